@@ -1,0 +1,5 @@
+import sys
+
+from nbrealtime.cli import main
+
+sys.exit(main())

@@ -1,0 +1,88 @@
+"""The ``nbrealtime`` command: serve, keys, sql."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nbrealtime.discovery import default_data_dir, read_discovery
+
+__all__ = ["main"]
+
+DEFAULT_PORT = 54321
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from nbrealtime.schema import SchemaError
+    from nbrealtime.server.config import Limits, ServerConfig
+    from nbrealtime.server.process import AlreadyRunning, RemoteBindRefused, serve
+
+    limits = Limits(
+        max_payload_bytes=args.max_payload_kb * 1024,
+        messages_per_second=args.max_messages_per_second,
+        channels_per_connection=args.max_channels,
+        presence_calls=args.max_presence_calls,
+    )
+    config = ServerConfig(
+        host=args.host, port=args.port, data_dir=args.data_dir, schema_file=args.schema, limits=limits
+    )
+    try:
+        serve(config, allow_remote=args.allow_remote)
+    except (AlreadyRunning, RemoteBindRefused, SchemaError) as error:
+        print(f"nbrealtime serve: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"nbrealtime serve: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from nbrealtime.server.keys import load_or_create_keys
+
+    info = read_discovery(args.data_dir)
+    keys = load_or_create_keys(args.data_dir)
+    url = info.url if info else f"http://127.0.0.1:{DEFAULT_PORT}"
+    print(f"SUPABASE_URL={url}")
+    print(f"SUPABASE_ANON_KEY={keys.anon_key}")
+    print(f"SUPABASE_SERVICE_ROLE_KEY={keys.service_role_key}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nbrealtime", description="Collaborative, live Jupyter notebooks.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    data_dir = argparse.ArgumentParser(add_help=False)
+    data_dir.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the server keeps its database and keys (default: $NBREALTIME_DATA_DIR or the user data dir)",
+    )
+
+    serve = commands.add_parser("serve", parents=[data_dir], help="run the embedded Supabase-compatible server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
+    serve.add_argument("--schema", type=Path, default=None, help="TOML schema file declaring your own tables")
+    serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+    serve.add_argument("--max-payload-kb", type=int, default=3000, help="largest broadcast payload (KiB)")
+    serve.add_argument("--max-messages-per-second", type=int, default=500, help="per connection")
+    serve.add_argument("--max-channels", type=int, default=100, help="channels per connection")
+    serve.add_argument("--max-presence-calls", type=int, default=5, help="presence calls per channel per 30 s")
+    serve.set_defaults(handler=_serve)
+
+    keys = commands.add_parser("keys", parents=[data_dir], help="print SUPABASE_URL and the API keys")
+    keys.set_defaults(handler=_keys)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "data_dir", None) is None:
+        args.data_dir = default_data_dir()
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""PostgREST subset under ``/rest/v1``."""
+
+from __future__ import annotations
+
+routes: list = []
