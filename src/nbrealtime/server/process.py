@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import ipaddress
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -119,7 +120,11 @@ def serve(config: ServerConfig, *, allow_remote: bool = False, out: IO[str] = sy
             lifespan="on",
             timeout_graceful_shutdown=3,
         )
-        _Server(uvicorn_config, announce).run(sockets=[sock])
+        server = _Server(uvicorn_config, announce)
+        # uvicorn re-raises the signal it caught once it has shut down; ours keeps the process alive for cleanup.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, server.handle_exit)
+        server.run(sockets=[sock])
     finally:
         remove_discovery(config.data_dir, os.getpid())
         lock.close()

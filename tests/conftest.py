@@ -1,0 +1,33 @@
+"""Shared fixtures: a real ``nbrealtime serve`` subprocess on a free loopback port with a temp data dir."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nbrealtime.launcher import ServerProcess, start_server
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A fresh server per test; stopped (SIGTERM) afterwards."""
+    process = start_server(tmp_path / "server")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[object]:
+    """A factory for servers with extra command-line options: ``start("--max-channels", "2")``."""
+    started: list[ServerProcess] = []
+
+    def _start(*args: str, data_dir: Path | None = None) -> ServerProcess:
+        process = start_server(data_dir or tmp_path / f"server{len(started)}", ["--port", "0", *args])
+        started.append(process)
+        return process
+
+    yield _start
+    for process in started:
+        process.kill()

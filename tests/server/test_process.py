@@ -1,0 +1,74 @@
+"""``nbrealtime serve`` as a process: discovery file, keys, one server per data dir, clean shutdown."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+
+import httpx
+
+from nbrealtime.launcher import ServerProcess
+
+
+def test_discovery_and_key_files_are_private(server: ServerProcess) -> None:
+    for name in ("server.json", "keys.json"):
+        mode = stat.S_IMODE((server.data_dir / name).stat().st_mode)
+        assert mode == 0o600, f"{name} has mode {oct(mode)}"
+    document = json.loads((server.data_dir / "server.json").read_text())
+    assert set(document) == {"url", "anon_key", "service_role_key", "pid"}
+    assert document["url"].startswith("http://127.0.0.1:")
+    assert httpx.get(f"{server.url}/health").json()["status"] == "ok"
+
+
+def test_second_server_on_same_data_dir_says_one_is_running(server: ServerProcess) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "nbrealtime", "serve", "--port", "0", "--data-dir", str(server.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "already running" in result.stderr and server.url in result.stderr
+
+
+def test_keys_command_prints_supabase_lines(server: ServerProcess) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "nbrealtime", "keys", "--data-dir", str(server.data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert result.stdout.splitlines() == [
+        f"SUPABASE_URL={server.url}",
+        f"SUPABASE_ANON_KEY={server.anon_key}",
+        f"SUPABASE_SERVICE_ROLE_KEY={server.service_role_key}",
+    ]
+
+
+def test_sigterm_shuts_down_cleanly_and_removes_discovery(server: ServerProcess) -> None:
+    assert server.stop() == 0
+    assert not (server.data_dir / "server.json").exists()
+    assert "nbrealtime server stopped." in (server.data_dir / "server.log").read_text()
+
+
+def test_keys_survive_restart(server: ServerProcess) -> None:
+    server.stop()
+    again = server.restart()
+    try:
+        assert (again.anon_key, again.service_role_key) == (server.anon_key, server.service_role_key)
+    finally:
+        again.stop()
+
+
+def test_refuses_non_loopback_host_unless_allowed(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "nbrealtime", "serve", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "refusing to listen on 0.0.0.0" in result.stderr
