@@ -31,3 +31,20 @@ def start(tmp_path: Path) -> Iterator[object]:
     yield _start
     for process in started:
         process.kill()
+
+
+@pytest.fixture
+async def client_factory(server: ServerProcess):
+    """``await client_factory()`` → an official async supabase client on the test server, closed afterwards."""
+    from supabase import acreate_client
+
+    created = []
+
+    async def _create(key: str | None = None, url: str | None = None):
+        client = await acreate_client(url or server.url, key or server.anon_key)
+        created.append(client)
+        return client
+
+    yield _create
+    for client in created:
+        await client.realtime.close()

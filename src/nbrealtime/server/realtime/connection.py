@@ -150,6 +150,9 @@ class Connection:
             log.info("closing a realtime connection after a malformed frame: %s", error)
             self.close(CLOSE_INVALID_PAYLOAD, f"malformed frame: {error}"[:120])
             return
+        if not frame.event:
+            self._reply_error(frame, "missing event")
+            return
         if frame.topic == "phoenix":
             if frame.event == "heartbeat":
                 self.send(Frame("phoenix", "phx_reply", {"status": "ok", "response": {}}, ref=frame.ref))

@@ -73,7 +73,11 @@ def _required_str(value: Any, name: str) -> str:
 
 
 def decode(data: str | bytes, vsn: str) -> Frame:
-    """Decode one client→server frame, or raise :class:`ProtocolError`."""
+    """Decode one client→server frame, or raise :class:`ProtocolError` if it has no usable shape.
+
+    A frame that parses but lacks a topic or event decodes with ``""`` there, so the connection can answer it
+    with an error reply (as Phoenix does) rather than drop the socket.
+    """
     if isinstance(data, bytes):
         if vsn != V2:
             raise ProtocolError("binary frames need serializer 2.0.0")
@@ -92,8 +96,8 @@ def decode(data: str | bytes, vsn: str) -> Frame:
         join_ref, ref = message.get("join_ref"), message.get("ref")
         topic, event, payload = message.get("topic"), message.get("event"), message.get("payload")
     return Frame(
-        topic=_required_str(topic, "topic"),
-        event=_required_str(event, "event"),
+        topic=topic if isinstance(topic, str) else "",
+        event=event if isinstance(event, str) else "",
         payload={} if payload is None else payload,
         ref=_optional_str(ref, "ref"),
         join_ref=_optional_str(join_ref, "join_ref"),
