@@ -50,6 +50,19 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sql(args: argparse.Namespace) -> int:
+    from nbrealtime.pgsql import migration_sql
+    from nbrealtime.schema import BUILTIN_TABLES, SchemaError, load_schema_file
+
+    try:
+        user_tables = load_schema_file(args.schema) if args.schema is not None else []
+    except SchemaError as error:
+        print(f"nbrealtime sql: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(migration_sql([*BUILTIN_TABLES, *user_tables]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nbrealtime", description="Collaborative, live Jupyter notebooks.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys = commands.add_parser("keys", parents=[data_dir], help="print SUPABASE_URL and the API keys")
     keys.set_defaults(handler=_keys)
+
+    sql = commands.add_parser(
+        "sql", help="print the PostgreSQL migration (tables, RLS policies, realtime) that prepares a Supabase project"
+    )
+    sql.add_argument("--schema", type=Path, default=None, help="TOML schema file declaring your own tables")
+    sql.set_defaults(handler=_sql)
     return parser
 
 

@@ -386,12 +386,12 @@ BUILTIN_TABLES: tuple[Table, ...] = (
         },
         {
             "select": "signed_in",
-            "insert": "signed_in",
+            "insert": "owner:created_by",
             "update": "owner:created_by",
             "delete": "owner:created_by",
         },
         builtin=True,
-        description="Rooms by name; anyone signed in may open one.",
+        description="Rooms by name; anyone signed in may open one, in their own name.",
     ),
     make_table(
         ROOM_MEMBERS_TABLE,
@@ -404,7 +404,8 @@ BUILTIN_TABLES: tuple[Table, ...] = (
             "last_seen": "timestamptz not null default now()",
         },
         {
-            "select": "room:room",
+            # owner:user_id too: PostgreSQL checks an inserted row against the select policy for RETURNING.
+            "select": "room:room or owner:user_id",
             "insert": "owner:user_id",
             "update": "owner:user_id",
             "delete": "owner:user_id",

@@ -1,0 +1,409 @@
+"""``nbrealtime sql`` and the committed Supabase migration, applied to a real PostgreSQL 15 with Supabase's roles.
+
+Policies are checked the way Supabase applies them: inside a transaction, switch to the API role and set the JWT
+claims (``request.jwt.claims``) that PostgREST and Realtime set for a request, then try the operation.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from nbrealtime.pgsql import MIGRATION_PATH, RESERVED_WORDS, migration_sql, policy_condition
+from nbrealtime.schema import BUILTIN_TABLES, OPERATIONS, Table, builtin_tables, load_schema_file, make_table
+from tests.policy_cases import ACTORS, BUILTIN_CASES, A, B, PolicyCase, Row, User, resolve, scenario
+from tests.postgres import PostgresCluster, PostgresUnavailable
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "todos.toml"
+USER_IDS = {"A": "aaaaaaaa-0000-4000-8000-00000000000a", "B": "bbbbbbbb-0000-4000-8000-00000000000b"}
+PUBLISHED = "select tablename from pg_publication_tables where pubname = 'supabase_realtime' order by 1"
+
+
+# ---------------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[PostgresCluster]:
+    """One PostgreSQL cluster for the session; missing binaries fail the tests (they must run in CI)."""
+    try:
+        started = PostgresCluster.start()
+    except PostgresUnavailable as error:
+        pytest.fail(f"cannot start PostgreSQL for the migration tests: {error}", pytrace=False)
+    yield started
+    started.stop()
+
+
+def _nbrealtime_sql(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nbrealtime", "sql", *args], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+
+
+def _apply(cluster: PostgresCluster, sql: str, database: str) -> None:
+    """Apply a migration as ``supabase db push`` does: as one transaction."""
+    cluster.psql(sql, database=database, extra=["--single-transaction"])
+
+
+@pytest.fixture(scope="module")
+def builtin_db(cluster: PostgresCluster) -> str:
+    """A Supabase-like database with the committed migration applied."""
+    database = cluster.create_database("builtin")
+    _apply(cluster, (ROOT / MIGRATION_PATH).read_text(encoding="utf-8"), database)
+    return database
+
+
+@pytest.fixture(scope="module")
+def user_db(cluster: PostgresCluster) -> str:
+    """A Supabase-like database prepared with ``nbrealtime sql --schema tests/schemas/todos.toml``."""
+    result = _nbrealtime_sql("--schema", str(SCHEMA_FILE))
+    assert result.returncode == 0, result.stderr
+    database = cluster.create_database("usertables")
+    _apply(cluster, result.stdout, database)
+    return database
+
+
+# ---------------------------------------------------------------------------------------------------- running cases
+
+
+def _literal(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = json.dumps(value) if isinstance(value, Mapping) else str(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return f'"{name}"'
+
+
+def _where(key: Mapping[str, object]) -> str:
+    return " and ".join(f"{_ident(column)} = {_literal(value)}" for column, value in key.items())
+
+
+def _insert(table: str, values: Mapping[str, object]) -> str:
+    columns = ", ".join(_ident(column) for column in values)
+    return f"insert into public.{_ident(table)} ({columns}) values ({', '.join(map(_literal, values.values()))})"
+
+
+def _as_actor(actor: str) -> str:
+    """Switch to the role and claims that PostgREST/Realtime use for this actor's JWT."""
+    if actor in USER_IDS:
+        role, claims = "authenticated", {"sub": USER_IDS[actor], "role": "authenticated", "aud": "authenticated"}
+    else:
+        role, claims = actor, {"role": actor}
+    return (
+        f"select set_config('request.jwt.claims', {_literal(json.dumps(claims))}, true) is not null as claims_set;\n"
+        f"set local role {role};\n"
+    )
+
+
+def case_sql(case: PolicyCase) -> str:
+    """One transaction: the setup rows (as the owner), then the operation as the actor; prints rows affected."""
+    lines = ["begin;"]
+    lines += [f"{_insert(row.table, resolve(row.values, USER_IDS))};" for row in case.setup]
+    lines.append(_as_actor(case.actor))
+    table = f"public.{_ident(case.table)}"
+    row = resolve(case.row, USER_IDS)
+    if case.operation == "select":
+        lines.append(f"select count(*) from {table} where {_where(row)};")
+    elif case.operation == "insert":
+        lines.append(f"{_insert(case.table, row)};\nselect 1;")
+    elif case.operation == "update":
+        changes = resolve(case.changes, USER_IDS)
+        assignments = ", ".join(f"{_ident(column)} = {_literal(value)}" for column, value in changes.items())
+        lines.append(f"with done as (update {table} set {assignments} where {_where(row)} returning 1)")
+        lines.append("select count(*) from done;")
+    else:
+        lines.append(f"with done as (delete from {table} where {_where(row)} returning 1) select count(*) from done;")
+    lines.append("rollback;")
+    return "\n".join(lines) + "\n"
+
+
+def run_case(cluster: PostgresCluster, database: str, case: PolicyCase) -> bool:
+    """Whether the operation went through: one row affected; refused means no row or an RLS violation."""
+    result = cluster.try_psql(case_sql(case), database=database)
+    if result.returncode != 0:
+        if "violates row-level security policy" in result.stderr:
+            return False
+        raise AssertionError(f"{case.name}: unexpected error\n{result.stderr}\n{case_sql(case)}")
+    affected = result.stdout.split()[-1]
+    assert affected in ("0", "1"), f"{case.name}: {result.stdout!r}"
+    return affected == "1"
+
+
+def _check(cluster: PostgresCluster, database: str, case: PolicyCase) -> None:
+    allowed = run_case(cluster, database, case)
+    verdict = "allowed" if allowed else "refused"
+    assert allowed == case.allowed, f"{case.name} was {verdict}; SQL run:\n{case_sql(case)}"
+
+
+# ---------------------------------------------------------------------------------------------------- migration
+
+
+def test_committed_migration_is_the_generated_one() -> None:
+    committed = (ROOT / MIGRATION_PATH).read_text(encoding="utf-8")
+    assert committed == migration_sql(BUILTIN_TABLES), (
+        f"{MIGRATION_PATH} is out of date with src/nbrealtime/schema.py; regenerate it with\n"
+        f"    nbrealtime sql > {MIGRATION_PATH}"
+    )
+
+
+def test_sql_command_without_schema_prints_the_committed_migration() -> None:
+    result = _nbrealtime_sql()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (ROOT / MIGRATION_PATH).read_text(encoding="utf-8")
+
+
+def _schema_dump(cluster: PostgresCluster, database: str) -> str:
+    """``pg_dump --schema-only`` without the random ``\\restrict`` key that recent pg_dump versions add."""
+    command = [str(cluster.bindir / "pg_dump"), "-s", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres"]
+    dump = subprocess.run([*command, database], capture_output=True, text=True, check=True, timeout=60).stdout
+    return "\n".join(line for line in dump.splitlines() if not line.startswith(("\\restrict", "\\unrestrict")))
+
+
+def test_migration_applies_again_without_changing_anything(cluster: PostgresCluster) -> None:
+    database = cluster.create_database("twice")
+    sql = migration_sql(BUILTIN_TABLES)
+    _apply(cluster, sql, database)
+    first = _schema_dump(cluster, database)
+    _apply(cluster, sql, database)
+    second = _schema_dump(cluster, database)
+    assert "nbrt_notifications" in first
+    assert first == second
+
+
+def test_every_table_is_published_with_rls_and_full_replica_identity(cluster: PostgresCluster, builtin_db: str) -> None:
+    names = sorted(table.name for table in BUILTIN_TABLES)
+    assert cluster.psql(PUBLISHED, database=builtin_db).split() == names
+    rows = cluster.psql(
+        "select relname, relrowsecurity, relreplident from pg_class"
+        " where relnamespace = 'public'::regnamespace and relkind = 'r' order by 1",
+        database=builtin_db,
+    ).split()
+    assert rows == [f"{name}|t|f" for name in names]
+
+
+def test_api_roles_have_table_and_sequence_privileges(cluster: PostgresCluster, builtin_db: str) -> None:
+    checks = [
+        f"has_table_privilege('{role}', 'public.{table.name}', '{privilege}')"
+        for table in BUILTIN_TABLES
+        for role in ("anon", "authenticated", "service_role")
+        for privilege in ("select", "insert", "update", "delete")
+    ]
+    checks.append("has_sequence_privilege('authenticated', 'public.nbrt_cell_updates_seq_seq', 'usage')")
+    assert cluster.psql(f"select {' and '.join(checks)}", database=builtin_db).strip() == "t"
+
+
+def test_room_membership_function_is_security_definer_with_fixed_search_path(
+    cluster: PostgresCluster, builtin_db: str
+) -> None:
+    row = cluster.psql(
+        "select prosecdef, proconfig from pg_proc where oid = 'public.nbrt_is_room_member(text)'::regprocedure",
+        database=builtin_db,
+    )
+    assert row.strip() == 't|{"search_path=\\"\\""}'
+
+
+def test_reserved_words_are_postgres_keywords_that_need_quotes(cluster: PostgresCluster) -> None:
+    words = cluster.psql("select word from pg_get_keywords() where catcode in ('R', 'T')").split()
+    assert RESERVED_WORDS - set(words) <= {"system_user"}  # reserved from PostgreSQL 16 on
+    assert set(words) <= RESERVED_WORDS
+
+
+# ---------------------------------------------------------------------------------------------------- policies
+
+
+def test_cases_cover_every_builtin_table_operation_and_actor() -> None:
+    covered = {(case.table, case.operation, case.actor) for case in BUILTIN_CASES}
+    expected = {
+        (table.name, operation, actor) for table in BUILTIN_TABLES for operation in OPERATIONS for actor in ACTORS
+    }
+    assert expected <= covered, sorted(expected - covered)
+    assert len({case.name for case in BUILTIN_CASES}) == len(BUILTIN_CASES)
+
+
+@pytest.mark.parametrize("case", BUILTIN_CASES, ids=lambda case: case.name)
+def test_builtin_policy(cluster: PostgresCluster, builtin_db: str, case: PolicyCase) -> None:
+    _check(cluster, builtin_db, case)
+
+
+def test_joining_a_room_can_return_the_new_membership(cluster: PostgresCluster, builtin_db: str) -> None:
+    values = resolve({"room": "r9", "user_id": A}, USER_IDS)
+    sql = f"begin;\n{_as_actor('A')}{_insert('nbrt_room_members', values)} returning room;\nrollback;\n"
+    assert cluster.try_psql(sql, database=builtin_db).stdout.split()[-1:] == ["r9"]
+
+
+def test_policy_on_room_members_does_not_recurse(cluster: PostgresCluster, builtin_db: str) -> None:
+    setup = _insert("nbrt_room_members", resolve({"room": "r1", "user_id": A}, USER_IDS))
+    sql = f"begin;\n{setup};\n{_as_actor('A')}select count(*) from public.nbrt_room_members;\nrollback;\n"
+    assert cluster.psql(sql, database=builtin_db).split()[-1] == "1"
+
+
+# ---------------------------------------------------------------------------------------------------- user tables
+
+NOTE_BY_A = Row("room_notes", {"room": "r1", "id": "n1", "body": "hi", "author": A})
+A_IN_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": A})
+B_IN_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": B})
+TODO_ID = "00000000-0000-4000-8000-0000000000d1"
+TODO_OF_A = Row("todos", {"id": TODO_ID, "owner": A, "title": "write tests", "order": 1})
+ENTRY_OF_A = Row("guestbook", {"id": "g1", "user": A, "message": "hello"})
+ANNOUNCEMENT = Row("announcements", {"id": 7, "body": "maintenance"})
+
+
+USER_CASES: list[PolicyCase] = [
+    *scenario("read A's todo", "todos", "select", {"id": TODO_ID}, allowed=("A", "service_role"), setup=(TODO_OF_A,)),
+    *scenario("A adds a todo", "todos", "insert", TODO_OF_A.values, allowed=("A", "service_role")),
+    *scenario(
+        "reorder A's todo",
+        "todos",
+        "update",
+        {"id": TODO_ID},
+        changes={"order": 2, "done": True},
+        allowed=("A", "service_role"),
+        setup=(TODO_OF_A,),
+    ),
+    *scenario("delete A's todo", "todos", "delete", {"id": TODO_ID}, allowed=("A", "service_role"), setup=(TODO_OF_A,)),
+    *scenario("read an announcement", "announcements", "select", {"id": 7}, allowed=ACTORS, setup=(ANNOUNCEMENT,)),
+    *scenario("announce", "announcements", "insert", {"body": "news"}, allowed=("service_role",)),
+    *scenario(
+        "edit an announcement",
+        "announcements",
+        "update",
+        {"id": 7},
+        changes={"body": "x"},
+        allowed=("service_role",),
+        setup=(ANNOUNCEMENT,),
+    ),
+    *scenario(
+        "delete an announcement", "announcements", "delete", {"id": 7}, allowed=("service_role",), setup=(ANNOUNCEMENT,)
+    ),
+    *scenario(
+        "read a room note",
+        "room_notes",
+        "select",
+        {"room": "r1", "id": "n1"},
+        allowed=("A", "service_role"),
+        setup=(A_IN_R1, NOTE_BY_A),
+    ),
+    *scenario(
+        "a member writes a note in their own name",
+        "room_notes",
+        "insert",
+        NOTE_BY_A.values,
+        allowed=("A", "service_role"),
+        setup=(A_IN_R1, B_IN_R1),
+    ),
+    *scenario(
+        "edit A's note (both members)",
+        "room_notes",
+        "update",
+        {"room": "r1", "id": "n1"},
+        changes={"body": "edited"},
+        allowed=("A", "service_role"),
+        setup=(A_IN_R1, B_IN_R1, NOTE_BY_A),
+    ),
+    *scenario(
+        "delete A's note (both members)",
+        "room_notes",
+        "delete",
+        {"room": "r1", "id": "n1"},
+        allowed=("A", "service_role"),
+        setup=(A_IN_R1, B_IN_R1, NOTE_BY_A),
+    ),
+    *scenario("read the guestbook", "guestbook", "select", {"id": "g1"}, allowed=ACTORS, setup=(ENTRY_OF_A,)),
+    *scenario("sign the guestbook", "guestbook", "insert", {"id": "g2", "message": "hi"}, allowed=ACTORS),
+    *scenario(
+        "correct A's entry",
+        "guestbook",
+        "update",
+        {"id": "g1"},
+        changes={"message": "hello!"},
+        allowed=("A", "service_role"),
+        setup=(ENTRY_OF_A,),
+    ),
+    *scenario("delete A's entry", "guestbook", "delete", {"id": "g1"}, allowed=("service_role",), setup=(ENTRY_OF_A,)),
+]
+
+
+def test_sql_command_with_schema_adds_the_user_tables(cluster: PostgresCluster, user_db: str) -> None:
+    user_tables = load_schema_file(SCHEMA_FILE)
+    expected = sorted([*builtin_tables(), *(table.name for table in user_tables)])
+    assert cluster.psql(PUBLISHED, database=user_db).split() == expected
+    assert _nbrealtime_sql("--schema", str(SCHEMA_FILE)).stdout == migration_sql([*BUILTIN_TABLES, *user_tables])
+
+
+@pytest.mark.parametrize("case", USER_CASES, ids=lambda case: case.name)
+def test_user_table_policy(cluster: PostgresCluster, user_db: str, case: PolicyCase) -> None:
+    _check(cluster, user_db, case)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[tables.t]\ncolumns = { id = 'text primary key' }\npolicy = 'owner:nobody'\n", "unknown column 'nobody'"),
+        ("[tables.t\n", "not valid TOML"),
+        ("[tables.nbrt_x]\ncolumns = { id = 'text primary key' }\n", "reserved for nbrealtime"),
+    ],
+)
+def test_sql_command_rejects_a_bad_schema_file(tmp_path: Path, content: str, message: str) -> None:
+    schema = tmp_path / "schema.toml"
+    schema.write_text(content, encoding="utf-8")
+    result = _nbrealtime_sql("--schema", str(schema))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"nbrealtime sql: {schema}") and message in result.stderr
+
+
+def test_sql_command_reports_a_missing_schema_file(tmp_path: Path) -> None:
+    result = _nbrealtime_sql("--schema", str(tmp_path / "missing.toml"))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "cannot read" in result.stderr and "missing.toml" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------- translation
+
+
+def _policy_table(rule: str, room_type: str = "text") -> Table:
+    rules = dict.fromkeys(OPERATIONS, rule)
+    return make_table("t", {"id": "text primary key", "owner": "uuid", "room": room_type}, rules)
+
+
+@pytest.mark.parametrize(
+    ("rule", "anon", "authenticated"),
+    [
+        ("anyone or owner:owner", "true", "true"),
+        ("signed_in and owner:owner", None, "owner = (select auth.uid())"),
+        (
+            "owner:owner or room:room and owner:owner",
+            None,
+            "owner = (select auth.uid()) or (public.nbrt_is_room_member(room) and owner = (select auth.uid()))",
+        ),
+        ("anyone and none", None, None),
+        ("none or anyone", "true", "true"),
+    ],
+)
+def test_policy_condition_per_role(rule: str, anon: str | None, authenticated: str | None) -> None:
+    table = _policy_table(rule)
+    assert policy_condition(table.policy.select, table, "anon") == anon
+    assert policy_condition(table.policy.select, table, "authenticated") == authenticated
+
+
+def test_room_column_of_another_type_is_cast_to_text() -> None:
+    table = _policy_table("room:room", room_type="uuid")
+    condition = policy_condition(table.policy.select, table, "authenticated")
+    assert condition == "public.nbrt_is_room_member(room::text)"
+
+
+def test_user_refs_resolve_to_ids() -> None:
+    assert resolve({"owner": A, "n": 1}, USER_IDS) == {"owner": USER_IDS["A"], "n": 1}
+    assert isinstance(B, User)
