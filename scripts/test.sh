@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Run every test on a fresh machine: installs what the tests need, then lint + the whole pytest suite.
+# Run every test on a fresh machine: install what the tests need, lint, the JS unit tests, then the pytest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ruff check src tests bench
 ruff format --check src tests bench
+npm --prefix js test --silent
 python -m pytest "$@"

@@ -1,7 +1,17 @@
-"""nbrealtime: collaborative, live Jupyter notebooks."""
+"""nbrealtime: collaborative, live Jupyter notebooks.
+
+``room = nbrealtime.connect("demo", user="alice")`` puts you in a room with everyone else connected to it: messages
+(``room.send`` / ``room.on``), presence (``room.presence``) and notifications (``room.notify`` /
+``room.notifications``), against hosted Supabase or the embedded local server.
+"""
 
 from __future__ import annotations
 
-__all__ = ["__version__"]
+from nbrealtime.client.connection import AckTimeout, NotConnected
+from nbrealtime.features.members import Member
+from nbrealtime.features.notifications import Notification
+from nbrealtime.features.room import Room, aconnect, connect
+
+__all__ = ["AckTimeout", "Member", "NotConnected", "Notification", "Room", "__version__", "aconnect", "connect"]
 
 __version__ = "0.1.0"

@@ -24,6 +24,8 @@ __all__ = [
 
 DATA_DIR_ENV = "NBREALTIME_DATA_DIR"
 DISCOVERY_FILE = "server.json"
+LOCK_FILE = "server.lock"
+"""Held (flock) by the running server for as long as it owns the data dir."""
 
 
 @dataclass(frozen=True)

@@ -321,8 +321,8 @@ def parse_schema(document: Mapping[str, object], *, source: str = "schema") -> l
     for name, spec in tables.items():
         if not isinstance(spec, Mapping):
             raise SchemaError(f"{source}: [tables.{name}] must be a table")
-        if name.startswith("nbrt_"):
-            raise SchemaError(f"{source}: table names starting with nbrt_ are reserved for nbrealtime")
+        if name.startswith(("nbrt_", "_")):
+            raise SchemaError(f"{source}: table names starting with nbrt_ or _ are reserved for nbrealtime")
         unknown = set(spec) - {"columns", "policy", "primary_key", "description", "indexes"}
         if unknown:
             raise SchemaError(f"{source}: [tables.{name}] has unknown keys {sorted(unknown)}")

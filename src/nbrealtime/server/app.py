@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from nbrealtime import schema
-from nbrealtime.server import auth, rest
+from nbrealtime.server import auth, filters, rest, storage
 from nbrealtime.server.changes import ChangeFeed
 from nbrealtime.server.config import ServerConfig
 from nbrealtime.server.database import Database
@@ -38,12 +38,7 @@ class ServerContext:
     realtime: RealtimeServices
 
     def is_room_member(self, user_id: str | None, room: str) -> bool:
-        if user_id is None:
-            return False
-        row = self.database.connection.execute(
-            f"SELECT 1 FROM {schema.ROOM_MEMBERS_TABLE} WHERE room = ? AND user_id = ?", (room, user_id)
-        ).fetchone()
-        return row is not None
+        return is_room_member(self.database, user_id, room)
 
     def can_read_private(self, claims: Claims, topic: str) -> bool:
         """A private channel is a room's: readable by service_role and the room's members."""
@@ -52,13 +47,26 @@ class ServerContext:
         return claims.role != ANON and self.is_room_member(claims.user_id, topic)
 
 
+def is_room_member(database: Database, user_id: str | None, room: str) -> bool:
+    """``room:COLUMN`` policies and private channels: is there a (room, user_id) row in the members table?"""
+    if user_id is None:
+        return False
+    row = database.connection.execute(
+        f"SELECT 1 FROM {schema.ROOM_MEMBERS_TABLE} WHERE room = ? AND user_id = ?", (room, user_id)
+    ).fetchone()
+    return row is not None
+
+
 def build_context(config: ServerConfig, keys: ProjectKeys) -> ServerContext:
     database = Database(config.database_path)
+    auth.ensure_tables(database)
     tables = schema.builtin_tables()
     if config.schema_file is not None:
         tables.update({table.name: table for table in schema.load_schema_file(config.schema_file)})
+    storage.create_tables(database.connection, tables.values())
+    filters.register_sql_functions(database.connection)
     hub = Hub()
-    changes = ChangeFeed(hub, database, tables)
+    changes = ChangeFeed(tables, lambda user_id, room: is_room_member(database, user_id, room))
     hub.listeners.append(changes)
     context = ServerContext(config, keys, database, tables, hub, changes, realtime=None)  # type: ignore[arg-type]
     context.realtime = RealtimeServices(hub, keys.jwt_secret, config.limits, changes, context.can_read_private)

@@ -13,14 +13,12 @@ from typing import IO, Any
 
 import uvicorn
 
-from nbrealtime.discovery import DiscoveryInfo, read_discovery, remove_discovery, write_discovery
+from nbrealtime.discovery import LOCK_FILE, DiscoveryInfo, read_discovery, remove_discovery, write_discovery
 from nbrealtime.server.app import create_app
 from nbrealtime.server.config import ServerConfig
 from nbrealtime.server.keys import load_or_create_keys
 
 __all__ = ["AlreadyRunning", "RemoteBindRefused", "serve"]
-
-LOCK_FILE = "server.lock"
 
 
 class AlreadyRunning(RuntimeError):

@@ -40,7 +40,7 @@ class ChangeFeedPort(Protocol):
         """Register ``member.bindings``; return error messages (empty when all bindings are valid)."""
         ...
 
-    def update_claims(self, member: ChannelMember) -> None: ...
+    def member_left(self, member: ChannelMember) -> None: ...
 
 
 @dataclass
@@ -210,6 +210,10 @@ class Connection:
         member.push("phx_close", {}, ref=member.join_ref)
         self._remove(member)
 
+    def expire(self, member: ChannelMember, seconds_ago: int) -> None:
+        """The member's token expired: Realtime shuts such a channel down rather than serve stale claims."""
+        self._shut_channel(member, f"Token has expired {seconds_ago} seconds ago")
+
     def _remove(self, member: ChannelMember) -> None:
         if self.channels.get(member.topic) is member:
             del self.channels[member.topic]
@@ -350,5 +354,4 @@ class Connection:
                 member, f"You no longer have permission to read from this Channel topic: {member.subtopic}"
             )
             return
-        member.claims = claims
-        self.services.changes.update_claims(member)
+        member.claims = claims  # the change feed reads claims per change, so they apply from the next one

@@ -1,0 +1,189 @@
+// Presence: who is here, where, and since when. Also reports this browser's idle/visibility state.
+import { avatar } from "./lib/avatar.js";
+import { h, replace } from "./lib/dom.js";
+import { Disposer, getList, getNumber, str } from "./lib/model.js";
+import { relativeTime } from "./lib/time.js";
+import { debounce } from "./lib/timing.js";
+
+/**
+ * @typedef {{ id: string, name: string, color: string, status: "online" | "away" | "offline",
+ *   last_seen: string | null, cell: string | null, activity: string | null, is_self: boolean }} Member
+ */
+
+const STATUS_ORDER = { online: 0, away: 1, offline: 2 };
+const STATUS_LABEL = { online: "Online", away: "Away", offline: "Offline" };
+export const MAX_VISIBLE = 8;
+export const REFRESH_MS = 30_000;
+/** Debounce of activity reports, so quick tab flips or jitter send one message. */
+export const REPORT_DEBOUNCE_MS = 400;
+
+/** @param {unknown} s @returns {"online" | "away" | "offline"} */
+function normStatus(s) {
+  return s === "online" || s === "away" ? s : "offline";
+}
+
+/**
+ * Online first, then away, then offline; yourself first within a group; then by name.
+ * @param {Member[]} members
+ */
+export function sortMembers(members) {
+  return [...members].sort(
+    (a, b) =>
+      STATUS_ORDER[normStatus(a.status)] - STATUS_ORDER[normStatus(b.status)] ||
+      Number(Boolean(b.is_self)) - Number(Boolean(a.is_self)) ||
+      str(a.name).localeCompare(str(b.name)),
+  );
+}
+
+/**
+ * The tooltip text of a member.
+ * @param {Member} m
+ * @param {number} now
+ */
+export function describe(m, now) {
+  const status = normStatus(m.status);
+  const lines = [`${str(m.name) || "Anonymous"}${m.is_self ? " (you)" : ""}`];
+  lines.push(STATUS_LABEL[status]);
+  if (m.cell && status !== "offline") lines.push(`In cell ${str(m.cell)}`);
+  if (m.activity && status !== "offline") lines.push(str(m.activity));
+  if (status !== "online" && m.last_seen) {
+    const rel = relativeTime(m.last_seen, now);
+    if (rel) lines.push(`Last seen ${rel}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * @param {Member} m
+ * @param {number} now
+ */
+function memberItem(m, now) {
+  const status = normStatus(m.status);
+  const title = describe(m, now);
+  return h(
+    "li",
+    {
+      class: ["nbrt-member", `nbrt-member--${status}`, m.is_self && "nbrt-member--self"],
+      title,
+      "aria-label": title.replaceAll("\n", ", "),
+      tabindex: "0",
+    },
+    avatar(m),
+    h("span", { class: ["nbrt-status-dot", `nbrt-status--${status}`], "aria-hidden": "true" }),
+  );
+}
+
+/** @param {Member[]} members */
+function summary(members) {
+  const counts = { online: 0, away: 0, offline: 0 };
+  for (const m of members) counts[normStatus(m.status)] += 1;
+  const parts = [];
+  if (counts.online) parts.push(`${counts.online} online`);
+  if (counts.away) parts.push(`${counts.away} away`);
+  if (!parts.length) parts.push(members.length ? "nobody online" : "nobody here yet");
+  return parts.join(" · ");
+}
+
+/**
+ * Reports `{type: "activity", idle, visible}` when the tab's visibility changes or the user goes idle/returns.
+ * @param {import("./lib/model.js").Model} model
+ * @param {Disposer} d
+ */
+export function trackActivity(model, d) {
+  const doc = document;
+  let idle = false;
+  let lastActivity = Date.now();
+  /** @type {{ idle: boolean, visible: boolean } | null} */
+  let lastSent = null;
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let idleTimer = null;
+
+  const visible = () => doc.visibilityState !== "hidden";
+  const idleMs = () => Math.max(1, getNumber(model, "idle_after", 60)) * 1000;
+
+  const report = debounce(() => {
+    const state = { idle, visible: visible() };
+    if (lastSent && lastSent.idle === state.idle && lastSent.visible === state.visible) return;
+    lastSent = state;
+    model.send({ type: "activity", ...state });
+  }, REPORT_DEBOUNCE_MS);
+  d.add(() => report.cancel());
+
+  const schedule = (/** @type {number} */ ms) => {
+    if (idleTimer !== null) clearTimeout(idleTimer);
+    idleTimer = setTimeout(checkIdle, ms);
+  };
+  const checkIdle = () => {
+    idleTimer = null;
+    const quiet = Date.now() - lastActivity;
+    if (quiet >= idleMs()) {
+      if (!idle) {
+        idle = true;
+        report();
+      }
+    } else {
+      schedule(idleMs() - quiet);
+    }
+  };
+  d.add(() => idleTimer !== null && clearTimeout(idleTimer));
+
+  const onActivity = () => {
+    lastActivity = Date.now();
+    if (idle) {
+      idle = false;
+      report();
+      schedule(idleMs());
+    } else if (idleTimer === null) {
+      schedule(idleMs());
+    }
+  };
+  for (const type of ["keydown", "mousemove", "pointerdown"]) {
+    d.dom(doc, type, onActivity, { passive: true, capture: true });
+  }
+  d.dom(doc, "visibilitychange", () => {
+    if (visible()) lastActivity = Date.now();
+    report();
+  });
+  d.model(model, "change:idle_after", () => schedule(Math.max(0, idleMs() - (Date.now() - lastActivity))));
+
+  schedule(idleMs());
+  report(); // initial state, so the kernel knows about a tab that renders hidden
+}
+
+export default {
+  /** @param {{ model: import("./lib/model.js").Model, el: HTMLElement }} ctx */
+  render({ model, el }) {
+    const d = new Disposer();
+    const list = h("ul", { class: "nbrt-members", role: "list", "aria-label": "People in this room" });
+    const label = h("span", { class: "nbrt-presence-summary" });
+    const root = h("div", { class: "nbrt-root nbrt-presence", role: "group", "aria-label": "Presence" }, list, label);
+    el.append(root);
+
+    const draw = () => {
+      const now = Date.now();
+      const members = sortMembers(getList(model, "members").filter((m) => m && typeof m === "object"));
+      const visible = members.slice(0, MAX_VISIBLE);
+      const hidden = members.slice(MAX_VISIBLE);
+      const items = visible.map((m) => memberItem(m, now));
+      if (hidden.length) {
+        const names = hidden.map((m) => describe(m, now).split("\n")[0]).join("\n");
+        items.push(
+          h("li", { class: "nbrt-member nbrt-member--more", title: names, tabindex: "0" },
+            h("span", { class: "nbrt-avatar nbrt-avatar--more", text: `+${hidden.length}` })),
+        );
+      }
+      replace(list, items);
+      label.textContent = summary(members);
+    };
+
+    draw();
+    d.model(model, "change:members", draw);
+    d.interval(draw, REFRESH_MS);
+    trackActivity(model, d);
+
+    return () => {
+      d.dispose();
+      root.remove();
+    };
+  },
+};

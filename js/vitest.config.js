@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    environment: "jsdom",
+    include: ["test/**/*.test.js"],
+    setupFiles: ["test/setup.js"],
+    restoreMocks: true,
+  },
+});

@@ -1,0 +1,109 @@
+"""A signed-in user on one backend, through the official client's auth API.
+
+nbrealtime refreshes tokens itself (the client's own refresh timer is off): the refresh token is shared with other
+kernels through the identity file, and only one of them may spend it at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import httpx
+from supabase import AsyncClient, AsyncClientOptions, acreate_client
+from supabase_auth.errors import AuthApiError, AuthError
+from supabase_auth.types import Session
+
+from nbrealtime.client.identity import IdentityStore, StoredIdentity
+
+__all__ = ["AuthSession", "SignInError"]
+
+REFRESH_MARGIN_SECONDS = 120
+HTTP_TIMEOUT = 15.0
+
+
+class SignInError(RuntimeError):
+    """Signing in failed; the message says why and what to do."""
+
+
+@dataclass
+class AuthSession:
+    client: AsyncClient
+    store: IdentityStore
+    name: str
+    http: httpx.AsyncClient
+    session: Session | None = None
+
+    @classmethod
+    async def open(cls, url: str, key: str, store: IdentityStore, name: str) -> AuthSession:
+        """Create the official async client (REST + auth) and sign in as ``name``."""
+        # One HTTP client for auth and REST that we own: supabase-py rebuilds its REST client on every token
+        # change, and a client of its own would leave connections open each time.
+        http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=True)
+        options = AsyncClientOptions(auto_refresh_token=False, persist_session=False, httpx_client=http)
+        client = await acreate_client(url, key, options=options)
+        auth = cls(client, store, name, http)
+        try:
+            await auth.sign_in()
+        except BaseException:
+            await http.aclose()
+            raise
+        return auth
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    @property
+    def user_id(self) -> str:
+        assert self.session is not None, "not signed in"
+        return self.session.user.id
+
+    @property
+    def access_token(self) -> str:
+        assert self.session is not None, "not signed in"
+        return self.session.access_token
+
+    def expires_in(self) -> float:
+        if self.session is None or self.session.expires_at is None:
+            return 0.0
+        return self.session.expires_at - time.time()
+
+    async def sign_in(self) -> None:
+        """Resume the stored identity, or create one with an anonymous sign-in."""
+        with self.store.locked():
+            stored = self.store.load()
+            if stored is not None:
+                try:
+                    await self._refresh_from(stored)
+                    return
+                except AuthApiError:
+                    pass  # revoked or from a reset server: start a new identity
+            try:
+                response = await self.client.auth.sign_in_anonymously({"options": {"data": {"name": self.name}}})
+            except AuthError as error:
+                raise SignInError(
+                    f"anonymous sign-in failed: {error}. On a Supabase project, enable anonymous sign-ins "
+                    "(Authentication → Providers → Anonymous)."
+                ) from error
+            self._keep(response.session)
+
+    async def ensure_fresh(self) -> str:
+        """An access token valid for at least two more minutes, refreshing (once across kernels) if needed."""
+        if self.expires_in() > REFRESH_MARGIN_SECONDS:
+            return self.access_token
+        with self.store.locked():
+            stored = self.store.load()
+            if stored is None or stored.user_id != self.user_id:
+                raise SignInError("the stored identity changed; reconnect to sign in again")
+            await self._refresh_from(stored)
+        return self.access_token
+
+    async def _refresh_from(self, stored: StoredIdentity) -> None:
+        response = await self.client.auth.refresh_session(stored.refresh_token)
+        self._keep(response.session)
+
+    def _keep(self, session: Session | None) -> None:
+        if session is None:
+            raise SignInError("the auth server returned no session")
+        self.session = session
+        self.store.save(StoredIdentity(session.user.id, session.refresh_token))

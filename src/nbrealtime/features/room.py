@@ -1,0 +1,395 @@
+"""``nbrealtime.connect(room, user)`` and the :class:`Room` it returns: messages, presence, notifications.
+
+Everything network-facing runs on the background loop; the public methods are synchronous wrappers (for notebook
+cells) with ``a``-prefixed coroutine twins for code that already runs in an event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import getpass
+import json
+import logging
+import os
+import re
+import threading
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from nbrealtime.client.backend import Backend, resolve_backend
+from nbrealtime.client.connection import ChannelSpec, PostgresBinding, SupervisedChannel, envelope
+from nbrealtime.client.identity import IdentityStore
+from nbrealtime.client.loop import BackgroundLoop, background_loop
+from nbrealtime.client.session import AuthSession
+from nbrealtime.client.state import ConnectionState
+from nbrealtime.discovery import default_data_dir
+from nbrealtime.features.callbacks import CallbackList
+from nbrealtime.features.members import Member, color_for
+from nbrealtime.features.notifications import BACKLOG, KINDS, Notifications
+from nbrealtime.features.presence import ACTIVITY_EVENT, Presence
+
+__all__ = ["Room", "aconnect", "connect"]
+
+log = logging.getLogger("nbrealtime.room")
+
+T = TypeVar("T")
+ROOM_NAME = re.compile(r"^[\w.-]{1,64}$")
+INTERNAL_PREFIX = "nbrt:"
+LAST_SEEN_EVERY = 60.0
+MessageCallback = Callable[[Any, Member], None]
+
+_open_rooms: dict[tuple[str, str, str], Room] = {}
+_open_rooms_lock = threading.Lock()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Room:
+    """A room you are in. Create it with :func:`connect`."""
+
+    def __init__(self, loop: BackgroundLoop, backend: Backend, name: str, auth: AuthSession, me: Member,
+                 *, idle_after: float) -> None:  # fmt: skip
+        self._loop = loop
+        self.backend = backend
+        self.name = name
+        self._auth = auth
+        self.me = me
+        self.presence = Presence(loop, me, idle_after=idle_after)
+        self.notifications = Notifications(loop, name, me.id, self._member_name, self._update_notification)
+        self._handlers: dict[str, CallbackList[Any]] = {}
+        self._on_status: CallbackList[str] = CallbackList("status")
+        self._channel: SupervisedChannel | None = None
+        self._closed = False
+        self._last_seen_task: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        here = sum(member.status != "offline" for member in self.presence.members)
+        return f"<Room {self.name!r} as {self.me.name}: {self.status}, {here} here>"
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def status(self) -> str:
+        """connecting / connected / reconnecting / offline / token-expired / closed."""
+        if self._closed or self._channel is None:
+            return ConnectionState.CLOSED.value if self._closed else ConnectionState.CONNECTING.value
+        return self._channel.state.value
+
+    def on_status(self, callback: Callable[[str], None]) -> Callable[[str], None]:
+        """Call ``callback(status)`` on every change of :attr:`status` (connected, reconnecting, offline, …)."""
+        return self._on_status.add(callback)
+
+    @property
+    def user(self) -> Member:
+        return self.me
+
+    @property
+    def members(self) -> list[Member]:
+        return self.presence.members
+
+    # ------------------------------------------------------------------ messages
+
+    def on(self, event: str, callback: MessageCallback | None = None) -> Any:
+        """Call ``callback(payload, sender)`` for ``event`` ("*" for all); usable as ``@room.on("event")``."""
+        _check_event(event, allow_wildcard=True)
+
+        def register(function: MessageCallback) -> MessageCallback:
+            self._handlers.setdefault(event, CallbackList(f"message {event!r}")).add(function)
+            return function
+
+        return register(callback) if callback is not None else register
+
+    def send(self, event: str, payload: Any = None, *, timeout: float = 10.0) -> None:
+        """Broadcast ``payload`` (any JSON value) to everyone else in the room; returns once the server acked."""
+        self._run(self._send(event, payload, timeout), timeout + 1)
+
+    async def asend(self, event: str, payload: Any = None, *, timeout: float = 10.0) -> None:
+        await self._loop.bridge(self._send(event, payload, timeout))
+
+    async def _send(self, event: str, payload: Any, timeout: float) -> None:
+        _check_event(event)
+        try:
+            json.dumps(payload)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"payload must be JSON-serialisable: {error}") from None
+        self.presence.touch()
+        await self._require_channel().send(event, envelope(self.me.id, payload), timeout)
+
+    # ------------------------------------------------------------------ notifications
+
+    def notify(self, to: str, title: str, message: str = "", *, kind: str = "info") -> list[str]:
+        """Notify a member (by name or user id) or everyone else in the room (``to="room"``); returns row ids."""
+        return self._run(self._notify(to, title, message, kind), 15)
+
+    async def anotify(self, to: str, title: str, message: str = "", *, kind: str = "info") -> list[str]:
+        return await self._loop.bridge(self._notify(to, title, message, kind))
+
+    async def _notify(self, to: str, title: str, message: str, kind: str) -> list[str]:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        if not isinstance(title, str) or not title.strip():
+            raise ValueError("a notification needs a title")
+        recipients = self._recipients(to)
+        rows = [
+            {"id": str(uuid.uuid4()), "room": self.name, "recipient": recipient, "sender": self.me.id,
+             "title": title, "message": message, "kind": kind}
+            for recipient in recipients
+        ]  # fmt: skip
+        if rows:
+            await self._auth.client.table("nbrt_notifications").insert(rows, returning="minimal").execute()
+        self.presence.touch()
+        return [row["id"] for row in rows]
+
+    def _recipients(self, to: str) -> list[str]:
+        members = self.presence.members
+        if to == "room":
+            return [member.id for member in members if member.id != self.me.id]
+        for member in members:
+            if member.id == to:
+                return [member.id]
+        named = [member.id for member in members if member.name.casefold() == to.casefold()]
+        if not named:
+            known = ", ".join(sorted({member.name for member in members})) or "nobody yet"
+            raise ValueError(f"no member named {to!r} in room {self.name!r} (known: {known})")
+        return named
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Leave the room: others see you go offline; ``last_seen`` is saved."""
+        if self._closed:
+            return
+        if self._loop.running:
+            self._run(self._close(), 15)
+
+    async def aclose(self) -> None:
+        await self._loop.bridge(self._close())
+
+    async def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._last_seen_task is not None:
+            self._last_seen_task.cancel()
+        self.presence.close()
+        await self.notifications.flush()
+        try:
+            await self._touch_membership()
+        except Exception as error:
+            log.info("could not save last_seen on close: %s", error)
+        if self._channel is not None:
+            await self._channel.close()
+        await self._auth.close()
+        with _open_rooms_lock:
+            if _open_rooms.get(self._key) is self:
+                del _open_rooms[self._key]
+
+    def reconnect(self) -> None:
+        """Drop the connection and let the supervisor rejoin (what a network blip does)."""
+        self._require_channel().simulate_drop()
+
+    def wait_connected(self, timeout: float = 30.0) -> None:
+        channel = self._channel
+        if channel is None:
+            raise RuntimeError("the room is not open")
+        self._run(channel.wait_connected(timeout), timeout + 1)
+
+    # ------------------------------------------------------------------ internals
+
+    @property
+    def _key(self) -> tuple[str, str, str]:
+        return (self.backend.url, self.name, self.me.name)
+
+    def _run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        return self._loop.run(coroutine, timeout)
+
+    def _require_channel(self) -> SupervisedChannel:
+        if self._closed or self._channel is None:
+            raise RuntimeError(f"room {self.name!r} is closed")
+        return self._channel
+
+    def _member_name(self, user_id: str) -> str:
+        return self._member(user_id).name
+
+    def _member(self, user_id: str) -> Member:
+        for member in self.presence.members:
+            if member.id == user_id:
+                return member
+        return Member(user_id, "someone", color_for(user_id))
+
+    async def _update_notification(self, notification_id: str, changes: dict[str, Any]) -> None:
+        await self._auth.client.table("nbrt_notifications").update(changes).eq("id", notification_id).execute()
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        """A broadcast arrived (on the background loop)."""
+        event = message.get("event")
+        envelope = message.get("payload")
+        if not isinstance(event, str) or not isinstance(envelope, dict) or "sender" not in envelope:
+            return
+        sender, data = str(envelope["sender"]), envelope.get("data")
+        if event == ACTIVITY_EVENT:
+            if isinstance(data, dict):
+                self.presence.on_activity(sender, data)
+            return
+        if event.startswith(INTERNAL_PREFIX):
+            return
+        member = self._member(sender)
+        for key in (event, "*"):
+            handlers = self._handlers.get(key)
+            if handlers is not None:
+                handlers.fire(data, member)
+
+    def _on_member_change(self, payload: dict[str, Any]) -> None:
+        record = payload.get("data", {}).get("record")
+        if record:
+            self.presence.on_member_row(record)
+
+    async def _ensure_rows(self) -> None:
+        client = self._auth.client
+        me = self.me
+        await client.table("nbrt_profiles").upsert({"id": me.id, "name": me.name, "color": me.color}).execute()
+        await client.table("nbrt_rooms").upsert({"name": self.name}, ignore_duplicates=True).execute()
+        await self._touch_membership()
+
+    async def _touch_membership(self) -> None:
+        me = self.me
+        row = {"room": self.name, "user_id": me.id, "name": me.name, "color": me.color, "last_seen": _now()}
+        await self._auth.client.table("nbrt_room_members").upsert(row, on_conflict="room,user_id").execute()
+
+    async def _catch_up(self) -> None:
+        """After every (re)subscribe: members and notifications that changed while we were away."""
+        client = self._auth.client
+        members = await client.table("nbrt_room_members").select("*").eq("room", self.name).execute()
+        for row in members.data:
+            self.presence.on_member_row(row)
+        notifications = (
+            await client.table("nbrt_notifications")
+            .select("*")
+            .eq("recipient", self.me.id)
+            .eq("room", self.name)
+            .order("created_at", desc=True)
+            .limit(BACKLOG)
+            .execute()
+        )
+        first_load = self._last_seen_task is None
+        self.notifications.load(notifications.data, live=not first_load)
+
+    async def _on_subscribed(self) -> None:
+        await self.presence.on_subscribed()
+        await self._catch_up()
+        if self._last_seen_task is None:
+            self._last_seen_task = asyncio.create_task(self._keep_last_seen())
+
+    async def _keep_last_seen(self) -> None:
+        while True:
+            await asyncio.sleep(LAST_SEEN_EVERY)
+            try:
+                await self._touch_membership()
+            except Exception as error:
+                log.info("could not update last_seen: %s", error)
+
+    async def _open(self) -> None:
+        await self._ensure_rows()
+        spec = ChannelSpec(
+            topic=f"nbrt:{self.name}",
+            config={
+                "broadcast": {"ack": True, "self": False},
+                "presence": {"key": self.me.id, "enabled": True},
+                "private": False,
+            },
+            on_broadcast=self._dispatch,
+            on_presence=self.presence.on_presence_state,
+            postgres=[
+                PostgresBinding(
+                    "*", "nbrt_notifications", self.notifications.on_row_change, f"recipient=eq.{self.me.id}"
+                ),
+                PostgresBinding("*", "nbrt_room_members", self._on_member_change, f"room=eq.{self.name}"),
+            ],
+        )
+        channel = SupervisedChannel(
+            f"{self.backend.url}/realtime/v1",
+            self.backend.key,
+            self._auth,
+            spec,
+            on_state=lambda state: self._on_status.fire(state.value),
+            on_subscribed=self._on_subscribed,
+        )
+        self._channel = channel
+        self.presence.attach(channel)
+        await channel.start()
+
+
+@atexit.register
+def _close_open_rooms() -> None:
+    """Leave rooms at interpreter exit so others see us go (runs before the background loop stops)."""
+    with _open_rooms_lock:
+        rooms = list(_open_rooms.values())
+    for room in rooms:
+        with contextlib.suppress(Exception):
+            room.close()
+
+
+def _check_event(event: str, *, allow_wildcard: bool = False) -> None:
+    if not isinstance(event, str) or not event:
+        raise ValueError("an event name is a non-empty string")
+    if event.startswith(INTERNAL_PREFIX):
+        raise ValueError(f"event names starting with {INTERNAL_PREFIX!r} are reserved for nbrealtime")
+    if event == "*" and not allow_wildcard:
+        raise ValueError('"*" only listens to every event; send a named one')
+
+
+def _user_name(user: str | None) -> str:
+    name = user or os.environ.get("NBREALTIME_USER") or getpass.getuser()
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise ValueError("a user name is 1 to 64 characters")
+    return name
+
+
+async def _open_room(loop: BackgroundLoop, backend: Backend, room: str, name: str, idle_after: float) -> Room:
+    store = IdentityStore(backend.data_dir or default_data_dir(), backend.url, name)
+    auth = await AuthSession.open(backend.url, backend.key, store, name)
+    me = Member(auth.user_id, name, color_for(auth.user_id), status="online")
+    opened = Room(loop, backend, room, auth, me, idle_after=idle_after)
+    await opened._open()
+    return opened
+
+
+def connect(
+    room: str,
+    user: str | None = None,
+    *,
+    url: str | None = None,
+    key: str | None = None,
+    idle_after: float = 300.0,
+    timeout: float = 60.0,
+) -> Room:
+    """Join ``room`` as ``user`` (default: ``$NBREALTIME_USER`` or your login name).
+
+    The backend is ``url``/``key``, else ``SUPABASE_URL``/``SUPABASE_ANON_KEY``, else the embedded server (started
+    if none is running). Re-running this in the same kernel replaces the earlier connection of the same user.
+    """
+    if not isinstance(room, str) or not ROOM_NAME.match(room):
+        raise ValueError("a room name is 1 to 64 letters, digits, '_', '-' or '.'")
+    name = _user_name(user)
+    backend = resolve_backend(url, key)
+    loop = background_loop()
+    with _open_rooms_lock:
+        previous = _open_rooms.pop((backend.url, room, name), None)
+    if previous is not None:
+        previous.close()
+    opened = loop.run(_open_room(loop, backend, room, name, idle_after), timeout)
+    with _open_rooms_lock:
+        _open_rooms[opened._key] = opened
+    return opened
+
+
+async def aconnect(room: str, user: str | None = None, **options: Any) -> Room:
+    """:func:`connect` for code already running in an event loop."""
+    return await asyncio.to_thread(connect, room, user, **options)

@@ -1,0 +1,239 @@
+"""The HTTP side of ``/rest/v1/{table}``: authentication, negotiation, status codes and headers.
+
+Reads run one SELECT (plus a COUNT for ``Prefer: count=…``); writes run in one ``database.transaction()`` and their
+change events are published after the commit, so a subscriber never hears of a row that could still roll back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from nbrealtime import schema
+from nbrealtime.server import policies
+from nbrealtime.server.rest import query as rest_query
+from nbrealtime.server.rest import writes
+from nbrealtime.server.rest.errors import RestError, error_response
+from nbrealtime.server.storage import DatabaseError, Defaults, commit_timestamp, decode_row, quote
+from nbrealtime.server.tokens import ANON, Claims, TokenError, verify_token
+
+if TYPE_CHECKING:
+    from nbrealtime.server.app import ServerContext
+
+__all__ = ["rpc_endpoint", "table_endpoint"]
+
+logger = logging.getLogger(__name__)
+
+
+def _token(request: Request) -> str | None:
+    """``Authorization: Bearer`` wins; else the ``apikey`` header (any case, as Python sends ``apiKey``)."""
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("apikey") or None
+
+
+def _authenticate(request: Request, context: ServerContext) -> Claims:
+    token = _token(request)
+    if token is None:
+        raise RestError(401, "PGRST302", "Anonymous access is disabled", hint="Send the anon key as apikey.")
+    try:
+        return verify_token(token, context.keys.jwt_secret)
+    except TokenError as error:
+        message = "JWT expired" if "expired" in error.message else error.message
+        raise RestError(401, "PGRST301", message) from None
+
+
+def _check_profile(request: Request) -> None:
+    for header in ("accept-profile", "content-profile"):
+        profile = request.headers.get(header)
+        if profile is not None and profile != "public":
+            raise RestError(
+                406, "PGRST106", f"Invalid schema: {profile}", hint="Only the following schemas are exposed: public"
+            )
+
+
+def _table(context: ServerContext, name: str) -> schema.Table:
+    table = context.tables.get(name)
+    if table is None:
+        raise RestError(404, "PGRST205", f"Could not find the table 'public.{name}' in the schema cache")
+    return table
+
+
+async def _body(request: Request, limit: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RestError(413, "PGRST413", f"Request body exceeds the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RestError(413, "PGRST413", f"Request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    if not data.strip():
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise RestError(400, "PGRST102", "Empty or invalid json") from None
+
+
+def _json(rows: list[dict[str, Any]], shape: rest_query.Representation) -> bytes:
+    if shape.strip_nulls:
+        rows = [{key: value for key, value in row.items() if value is not None} for row in rows]
+    if shape.single:
+        if len(rows) != 1:
+            raise RestError(
+                406,
+                "PGRST116",
+                "Cannot coerce the result to a single JSON object",
+                f"The result contains {len(rows)} rows",
+            )
+        return orjson.dumps(rows[0])
+    return orjson.dumps(rows)
+
+
+def _content_range(first: int, returned: int, total: int | None) -> str:
+    shown_total = "*" if total is None else str(total)
+    if returned == 0:
+        return f"*/{shown_total}"
+    return f"{first}-{first + returned - 1}/{shown_total}"
+
+
+async def table_endpoint(request: Request) -> Response:
+    """``/rest/v1/{table}`` for GET, HEAD, POST, PATCH and DELETE."""
+    context: ServerContext = request.app.state.context
+    head = request.method == "HEAD"
+    claims: Claims | None = None
+    try:
+        claims = _authenticate(request, context)
+        _check_profile(request)
+        table = _table(context, request.path_params["table"])
+        shape = rest_query.representation(request.headers)
+        prefer = rest_query.parse_prefer(request.headers.getlist("prefer"))
+        if request.method in ("GET", "HEAD"):
+            return _read(request, context, table, claims, shape, prefer)
+        body = await _body(request, context.config.limits.max_request_bytes)
+        return _write(request, context, table, claims, shape, prefer, body)
+    except DatabaseError as error:
+        return error_response(error, anon=claims is None or claims.role == ANON, head=head)
+
+
+async def rpc_endpoint(request: Request) -> Response:
+    """``/rest/v1/rpc/{fn}``: there are no functions here."""
+    context: ServerContext = request.app.state.context
+    claims: Claims | None = None
+    try:
+        claims = _authenticate(request, context)
+        name = request.path_params["function"]
+        raise RestError(
+            404,
+            "PGRST202",
+            f"Could not find the function public.{name} without parameters in the schema cache",
+            hint="nbrealtime's data API has no database functions.",
+        )
+    except DatabaseError as error:
+        return error_response(error, anon=claims is None or claims.role == ANON, head=request.method == "HEAD")
+
+
+def _read(
+    request: Request,
+    context: ServerContext,
+    table: schema.Table,
+    claims: Claims,
+    shape: rest_query.Representation,
+    prefer: rest_query.Prefer,
+) -> Response:
+    query = rest_query.parse_query(table, request.query_params, request.headers, read=True)
+    where, params = query.filter.to_sql()
+    policy, policy_params = policies.policy_sql(table, "select", claims)
+    where = f"{where} AND {policy}"
+    params = [*params, *policy_params]
+    connection = context.database.connection
+    total = None
+    if prefer.count:
+        total = connection.execute(f"SELECT COUNT(*) FROM {quote(table.name)} WHERE {where}", params).fetchone()[0]
+    window, window_params = query.window_sql()
+    rows = connection.execute(
+        f"SELECT * FROM {quote(table.name)} WHERE {where}{query.order_sql()}{window}", [*params, *window_params]
+    ).fetchall()
+    if total is not None and query.offset and query.offset > total:
+        raise RestError(
+            416,
+            "PGRST103",
+            "Requested range not satisfiable",
+            f"An offset of {query.offset} was requested, but there are only {total} rows.",
+        )
+    data = [query.project(decode_row(table, row)) for row in rows]
+    content = _json(data, shape)
+    status = 206 if total is not None and len(data) < total else 200
+    headers = {"Content-Range": _content_range(query.offset, len(data), total)}
+    return Response(b"" if request.method == "HEAD" else content, status, headers, media_type=shape.media_type)
+
+
+def _write(
+    request: Request,
+    context: ServerContext,
+    table: schema.Table,
+    claims: Claims,
+    shape: rest_query.Representation,
+    prefer: rest_query.Prefer,
+    body: Any,
+) -> Response:
+    method = request.method
+    params = request.query_params
+    query = rest_query.parse_query(table, params, request.headers, read=False)
+    caller = writes.Caller(claims, context.is_room_member, Defaults.for_caller(claims.user_id))
+    if method == "POST":
+        if body is None or not isinstance(body, dict | list):
+            raise RestError(400, "PGRST102", "Empty or invalid json")
+        columns = rest_query.parse_columns(table, params.get("columns"))
+        rows = writes.rows_from_body(table, body, columns, prefer.missing_default)
+    elif method == "PATCH" and not isinstance(body, dict):
+        raise RestError(400, "PGRST102", "Empty or invalid json")
+    representation = prefer.returning == "representation"
+    with context.database.transaction() as connection:
+        if method == "POST":
+            result = writes.insert(
+                connection, table, rows, caller, resolution=prefer.resolution, on_conflict=params.get("on_conflict")
+            )
+        elif method == "PATCH":
+            result = writes.update(connection, query, body, caller, max_affected=prefer.max_affected)
+        else:
+            result = writes.delete(connection, query, caller, max_affected=prefer.max_affected)
+        if representation and method != "DELETE":
+            for row in result.rows:  # RETURNING needs the new rows to be visible to the caller
+                if not policies.row_allowed(table, "select", row, claims, context.is_room_member):
+                    raise policies.PolicyViolation(table, claims)
+        content = _json([query.project(row) for row in result.rows], shape) if representation else b""
+        if shape.single and not representation:
+            _json(result.rows, shape)  # .single() on a write still demands exactly one row
+    _publish(context, table, result.changes)
+    total = len(result.rows) if prefer.count else None
+    headers = {"Content-Range": _content_range(0, len(result.rows), total)}
+    if method == "POST":
+        status = 201 if result.inserted or not prefer.resolution else 200
+        if prefer.returning == "headers-only" and len(result.rows) == 1:
+            key = "&".join(f"{name}=eq.{result.rows[0][name]}" for name in table.primary_key)
+            headers["Location"] = f"/{table.name}?{key}"
+    else:
+        status = 200 if representation else 204
+    if not representation:
+        return Response(status_code=status, headers=headers)
+    return Response(content, status, headers, media_type=shape.media_type)
+
+
+def _publish(context: ServerContext, table: schema.Table, changes: list[writes.Change]) -> None:
+    """Hand committed changes to the change feed; a failing subscriber must not turn a committed write into a 500."""
+    timestamp = commit_timestamp()
+    for change in changes:
+        try:
+            context.changes.publish(table, change.event, change.record, change.old_record, timestamp)
+        except Exception:
+            logger.exception("publishing a %s on %s failed", change.event, table.name)

@@ -1,0 +1,239 @@
+"""Reading a PostgREST request: ``select``, filters, ``order``, ``limit``/``offset``/``Range``, Prefer and Accept."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.datastructures import Headers, QueryParams
+
+from nbrealtime import schema
+from nbrealtime.server import filters
+from nbrealtime.server.rest.errors import RestError
+from nbrealtime.server.storage import DatabaseError, quote
+
+__all__ = ["Prefer", "Query", "Representation", "parse_columns", "parse_prefer", "parse_query", "representation"]
+
+_RESERVED = {"select", "order", "limit", "offset", "columns", "on_conflict"}
+_LOGIC_KEYS = {"or", "and", "not.or", "not.and"}
+
+
+def _bad_param(message: str, details: str | None = None) -> RestError:
+    return RestError(400, "PGRST100", message, details)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a request selects: output columns (name → column), the filter, ordering and the window."""
+
+    table: schema.Table
+    select: tuple[tuple[str, str], ...]
+    filter: filters.Filter
+    order: tuple[str, ...] = ()
+    limit: int | None = None
+    offset: int = 0
+
+    def project(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return {output: row[column] for output, column in self.select}
+
+    def order_sql(self) -> str:
+        return f" ORDER BY {', '.join(self.order)}" if self.order else ""
+
+    def window_sql(self) -> tuple[str, list[int]]:
+        if self.limit is None and not self.offset:
+            return "", []
+        return " LIMIT ? OFFSET ?", [-1 if self.limit is None else self.limit, self.offset]
+
+
+def _parse_select(table: schema.Table, text: str | None) -> tuple[tuple[str, str], ...]:
+    if text is None or not text.strip():
+        text = "*"
+    items: list[tuple[str, str]] = []
+    for raw in filters.split_top_level(text):
+        item = raw.strip()
+        if item == "*":
+            items.extend((name, name) for name in table.column_names)
+            continue
+        if "(" in item:
+            relation = item.split("(", 1)[0].split(":")[-1].strip("!")
+            raise RestError(
+                400,
+                "PGRST200",
+                f"Could not find a relationship between '{table.name}' and '{relation}' in the schema cache",
+                hint="nbrealtime's data API does not embed related tables; query them separately.",
+            )
+        if "::" in item or "->" in item:
+            raise _bad_param(f'"failed to parse select parameter ({text})"', "casts and JSON paths are not supported")
+        alias, colon, name = item.partition(":")
+        if not colon:
+            alias = name = item
+        alias, name = alias.strip().strip('"'), name.strip().strip('"')
+        if not name or not alias:
+            raise _bad_param(f'"failed to parse select parameter ({text})"', "empty column name")
+        if table.column(name) is None:
+            raise DatabaseError("42703", f"column {table.name}.{name} does not exist")
+        items.append((alias, name))
+    return tuple(items)
+
+
+def _parse_order(table: schema.Table, text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    terms = []
+    for raw in text.split(","):
+        name, *modifiers = raw.strip().split(".")
+        column = table.column(name.strip('"'))
+        if column is None:
+            raise DatabaseError("42703", f"column {table.name}.{name} does not exist")
+        direction, nulls = "ASC", None
+        for modifier in modifiers:
+            if modifier in ("asc", "desc"):
+                direction = modifier.upper()
+            elif modifier in ("nullsfirst", "nullslast"):
+                nulls = "NULLS FIRST" if modifier == "nullsfirst" else "NULLS LAST"
+            else:
+                raise _bad_param(f'"failed to parse order ({text})" (line 1, column 1)', f'unexpected "{modifier}"')
+        # PostgreSQL sorts NULLs as larger than any value; SQLite as smaller.  Say it explicitly.
+        nulls = nulls or ("NULLS LAST" if direction == "ASC" else "NULLS FIRST")
+        terms.append(f"{quote(table.name)}.{quote(column.name)} {direction} {nulls}")
+    return tuple(terms)
+
+
+def _non_negative(name: str, text: str | None) -> int | None:
+    if text is None or text == "":
+        return None
+    if not re.fullmatch(r"\d+", text):
+        raise _bad_param(f'"failed to parse {name} parameter ({text})"', "expecting a non-negative integer")
+    return int(text)
+
+
+def _range_header(headers: Headers) -> tuple[int | None, int]:
+    """``Range: 0-9`` (``Range-Unit: items``) as (limit, offset)."""
+    value = headers.get("range")
+    if not value:
+        return None, 0
+    match = re.fullmatch(r"\s*(\d+)-(\d*)\s*", value)
+    if not match:
+        raise RestError(416, "PGRST103", "Requested range not satisfiable", f"Cannot parse Range: {value}")
+    first = int(match.group(1))
+    if match.group(2) == "":
+        return None, first
+    last = int(match.group(2))
+    if last < first:
+        raise RestError(416, "PGRST103", "Requested range not satisfiable", f"Range {value} ends before it starts")
+    return last - first + 1, first
+
+
+def parse_query(table: schema.Table, params: QueryParams, headers: Headers, *, read: bool) -> Query:
+    """The :class:`Query` of a request; ``read`` also honours the ``Range`` header."""
+    filter_params = []
+    for key, value in params.multi_items():
+        if key in _RESERVED:
+            continue
+        if key in _LOGIC_KEYS or table.column(key) is not None:
+            filter_params.append((key, value))
+        elif "." in key:
+            raise RestError(
+                400,
+                "PGRST200",
+                f"Could not find a relationship between '{table.name}' and '{key.split('.')[0]}' in the schema cache",
+                hint="nbrealtime's data API does not embed related tables.",
+            )
+        else:
+            raise DatabaseError("42703", f"column {table.name}.{key} does not exist")
+    limit = _non_negative("limit", params.get("limit"))
+    offset = _non_negative("offset", params.get("offset")) or 0
+    if read and limit is None and not offset:
+        limit, offset = _range_header(headers)
+    return Query(
+        table=table,
+        select=_parse_select(table, params.get("select")),
+        filter=filters.rest_filter(table, filter_params),
+        order=_parse_order(table, params.get("order")),
+        limit=limit,
+        offset=offset,
+    )
+
+
+def parse_columns(table: schema.Table, text: str | None) -> tuple[str, ...] | None:
+    """``columns="a","b"`` of a bulk insert (None when absent); unknown names are ``PGRST204``."""
+    if text is None:
+        return None
+    names = tuple(part.strip().strip('"') for part in text.split(",") if part.strip())
+    for name in names:
+        if table.column(name) is None:
+            raise unknown_column(table, name)
+    return names
+
+
+def unknown_column(table: schema.Table, name: str) -> RestError:
+    return RestError(400, "PGRST204", f"Could not find the '{name}' column of '{table.name}' in the schema cache")
+
+
+# ---------------------------------------------------------------------------------------------------- headers
+
+
+@dataclass(frozen=True)
+class Prefer:
+    """The ``Prefer`` header's tokens that matter here."""
+
+    returning: str = "minimal"
+    count: bool = False
+    resolution: str | None = None
+    missing_default: bool = False
+    max_affected: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def parse_prefer(values: Iterable[str]) -> Prefer:
+    """All ``Prefer`` headers (comma-separated ``key=value`` tokens; unknown ones are ignored, as PostgREST's lenient
+    handling does).  ``count=planned|estimated`` are answered with an exact count."""
+    tokens: dict[str, str] = {}
+    for value in values:
+        for token in value.split(","):
+            key, _, setting = token.strip().partition("=")
+            if key:
+                tokens[key.strip().lower()] = setting.strip()
+    returning = tokens.get("return", "minimal")
+    if returning not in ("minimal", "representation", "headers-only"):
+        returning = "minimal"
+    resolution = tokens.get("resolution")
+    max_affected = None
+    if tokens.get("handling") == "strict" and re.fullmatch(r"\d+", tokens.get("max-affected", "")):
+        max_affected = int(tokens["max-affected"])
+    return Prefer(
+        returning=returning,
+        count=tokens.get("count") in ("exact", "planned", "estimated"),
+        resolution=resolution if resolution in ("merge-duplicates", "ignore-duplicates") else None,
+        missing_default=tokens.get("missing") == "default",
+        max_affected=max_affected,
+        extra=tokens,
+    )
+
+
+@dataclass(frozen=True)
+class Representation:
+    """How to answer: one JSON object (``.single()``) or an array, optionally without null fields."""
+
+    single: bool = False
+    strip_nulls: bool = False
+
+    @property
+    def media_type(self) -> str:
+        kind = "application/vnd.pgrst.object+json" if self.single else "application/json"
+        return f"{kind}; charset=utf-8"
+
+
+def representation(headers: Headers) -> Representation:
+    """Negotiate ``Accept``: ``*/*``, JSON and PostgREST's array/object types; anything else is ``PGRST107``."""
+    accept = headers.get("accept", "") or "*/*"
+    strip = "nulls=stripped" in accept.replace(" ", "")
+    if "application/vnd.pgrst.object" in accept:
+        return Representation(single=True, strip_nulls=strip)
+    for media in accept.split(","):
+        kind = media.split(";")[0].strip().lower()
+        if kind in ("*/*", "application/*", "application/json", "application/vnd.pgrst.array+json", ""):
+            return Representation(single=False, strip_nulls=strip)
+    raise RestError(406, "PGRST107", f"None of these media types are available: {accept}")

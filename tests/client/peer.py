@@ -1,0 +1,57 @@
+"""A second "kernel" for tests: joins a room and obeys JSON commands on stdin, reporting events on stdout.
+
+Usage: ``python peer.py ROOM USER``; the backend comes from the environment as for any notebook.
+Commands (one JSON object per line): ``{"do": "send", "event": E, "payload": P}``, ``{"do": "notify", "to": T,
+"title": X}``, ``{"do": "presence", "cell": C, "activity": A, "status": S}``, ``{"do": "mark_read", "id": I}``,
+``{"do": "close"}``. Every command is answered with ``{"done": <do>}`` or ``{"error": <message>}``.
+Events: ``{"message": E, "payload": P, "sender": NAME}``, ``{"notification": TITLE, "id": I}``, ``{"members": [...]}``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+
+import nbrealtime
+
+_out = threading.Lock()
+
+
+def emit(document: dict) -> None:
+    with _out:
+        sys.stdout.write(json.dumps(document) + "\n")
+        sys.stdout.flush()
+
+
+def main(room_name: str, user: str) -> None:
+    room = nbrealtime.connect(room_name, user=user, idle_after=float(sys.argv[3]) if len(sys.argv) > 3 else 300.0)
+    room.on("*", lambda payload, sender: emit({"message": True, "payload": payload, "sender": sender.name}))
+    room.notifications.on_new(lambda n: emit({"notification": n.title, "id": n.id}))
+    room.presence.on_change(
+        lambda members: emit({"members": [{"name": m.name, "status": m.status, "cell": m.cell} for m in members]})
+    )
+    emit({"ready": room.me.id, "unread": room.notifications.unread_count})
+    for line in sys.stdin:
+        command = json.loads(line)
+        action = command.pop("do")
+        try:
+            if action == "send":
+                room.send(command["event"], command.get("payload"))
+            elif action == "notify":
+                room.notify(command["to"], command["title"], command.get("message", ""))
+            elif action == "presence":
+                room.presence.update(**command)
+            elif action == "mark_read":
+                room.notifications.mark_read(command["id"])
+            elif action == "close":
+                room.close()
+                emit({"done": action})
+                return
+            emit({"done": action})
+        except Exception as error:
+            emit({"error": f"{type(error).__name__}: {error}"})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

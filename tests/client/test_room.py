@@ -1,0 +1,168 @@
+"""Two kernels (this process and a peer subprocess) in one room on the embedded server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import nbrealtime
+from nbrealtime.launcher import ServerProcess
+from tests.client.support import Events, Peer, until_members
+
+
+@pytest.fixture
+def env(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point this process and its peers at the test server through its discovery file, as a notebook would be."""
+    variables = {"NBREALTIME_DATA_DIR": str(server.data_dir)}
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SUPABASE_URL", raising=False)
+    monkeypatch.delenv("SUPABASE_ANON_KEY", raising=False)
+    return variables
+
+
+@pytest.fixture
+def peers(env: dict[str, str]) -> Iterator[list[Peer]]:
+    started: list[Peer] = []
+    yield started
+    for peer in started:
+        peer.kill()
+
+
+@pytest.fixture
+def rooms(env: dict[str, str]) -> Iterator[list[nbrealtime.Room]]:
+    opened: list[nbrealtime.Room] = []
+    yield opened
+    for room in opened:
+        room.close()
+
+
+def test_messages_both_ways_with_sender(rooms, peers, env) -> None:
+    alice = nbrealtime.connect("lab", user="alice")
+    rooms.append(alice)
+    inbox = Events()
+    alice.on("greet", lambda payload, sender: inbox.put((payload, sender.name)))
+    bob = Peer("lab", "bob", env)
+    peers.append(bob)
+
+    bob.do("send", event="greet", payload={"text": "hi alice"})
+    assert inbox.expect(lambda item: True) == ({"text": "hi alice"}, "bob")
+
+    alice.send("greet", ["any", "json", 1])
+    message = bob.events.expect(lambda e: "message" in e, what="alice's message")
+    assert (message["payload"], message["sender"]) == (["any", "json", 1], "alice")
+
+
+def test_send_rejects_bad_events_and_payloads(rooms, env) -> None:
+    room = nbrealtime.connect("lab", user="alice")
+    rooms.append(room)
+    with pytest.raises(ValueError, match="reserved"):
+        room.send("nbrt:internal", {})
+    with pytest.raises(TypeError, match="JSON"):
+        room.send("x", {"not": object()})
+    decorated = room.on("*")(lambda payload, sender: None)
+    assert callable(decorated)
+
+
+def test_same_user_keeps_identity_across_reconnects(rooms, env) -> None:
+    first = nbrealtime.connect("lab", user="carol")
+    first_id = first.me.id
+    second = nbrealtime.connect("lab", user="carol")
+    rooms.append(second)
+    assert second.me.id == first_id
+    assert first.status == "closed", "re-running connect() replaces the earlier connection"
+    assert repr(second) == "<Room 'lab' as carol: connected, 1 here>"
+
+
+def test_presence_cell_away_and_killed_peer(rooms, peers, env) -> None:
+    alice = nbrealtime.connect("lab", user="alice")
+    rooms.append(alice)
+    bob = Peer("lab", "bob", env, "2")
+    peers.append(bob)
+    until_members(alice, lambda m: "bob" in m and m["bob"].status == "online", "bob online")
+
+    bob.do("presence", cell="cell-3", activity="editing")
+    roster = until_members(alice, lambda m: m["bob"].cell == "cell-3", "bob in cell-3")
+    assert roster["bob"].activity == "editing"
+    until_members(alice, lambda m: m["bob"].status == "away", "bob away after idling")
+    bob.do("presence", activity="typing")
+    until_members(alice, lambda m: m["bob"].status == "online", "bob online again when active")
+
+    bob.kill()
+    roster = until_members(alice, lambda m: m["bob"].status == "offline", "bob offline after being killed")
+    assert roster["bob"].last_seen is not None and roster["bob"].cell is None
+    assert [m.name for m in alice.presence.members] == ["alice", "bob"], "online first"
+
+
+def test_notifications_to_a_person_and_the_room(rooms, peers, env) -> None:
+    alice = nbrealtime.connect("lab", user="alice")
+    rooms.append(alice)
+    arrived = Events()
+    alice.notifications.on_new(arrived.put)
+    bob = Peer("lab", "bob", env)
+    peers.append(bob)
+    bob.do("notify", to="alice", title="Look at cell 3")
+    notification = arrived.expect(lambda n: n.title == "Look at cell 3", what="the notification")
+    assert notification.sender == "bob" and not notification.read
+    assert alice.notifications.unread_count == 1
+
+    alice.notifications.mark_read(notification.id)
+    assert alice.notifications.unread_count == 0
+
+    _wait_until_known(alice, "bob")
+    alice.notify("room", "Meeting in 5")
+    bob.events.expect(lambda e: e.get("notification") == "Meeting in 5", what="bob's room notification")
+
+    with pytest.raises(ValueError, match="no member named 'zed'"):
+        alice.notify("zed", "hello")
+
+
+def test_unread_count_survives_restart_and_offline_delivery(rooms, peers, env) -> None:
+    alice = nbrealtime.connect("lab", user="alice")
+    bob = Peer("lab", "bob", env)
+    peers.append(bob)
+    _wait_until_known(alice, "bob")
+    alice.close()
+
+    bob.do("notify", to="alice", title="while you were away")
+    again = nbrealtime.connect("lab", user="alice")
+    rooms.append(again)
+    assert [n.title for n in again.notifications.unread] == ["while you were away"]
+    again.notifications.mark_read(again.notifications.unread[0].id)
+    again.close()
+    third = nbrealtime.connect("lab", user="alice")
+    rooms.append(third)
+    assert third.notifications.unread_count == 0, "mark-as-read was persisted"
+
+
+def test_server_restart_under_connected_rooms(server: ServerProcess, rooms, peers, env) -> None:
+    alice = nbrealtime.connect("lab", user="alice")
+    rooms.append(alice)
+    inbox = Events()
+    alice.on("after", lambda payload, sender: inbox.put(payload))
+    arrived = Events()
+    alice.notifications.on_new(arrived.put)
+    bob = Peer("lab", "bob", env)
+    peers.append(bob)
+    _wait_until_known(alice, "bob")
+    statuses = Events()
+    alice.on_status(statuses.put)
+
+    server.kill()
+    statuses.expect(lambda status: status == "reconnecting", what="alice to notice the server died")
+    restarted = server.restart()
+    try:
+        statuses.expect(lambda status: status == "connected", timeout=60, what="alice to reconnect")
+        bob.do("send", event="after", payload={"n": 1})
+        assert inbox.expect(lambda item: True, timeout=60) == {"n": 1}
+        bob.do("notify", to="alice", title="after restart")
+        arrived.expect(lambda n: n.title == "after restart")
+        assert [n.title for n in alice.notifications.all].count("after restart") == 1
+        assert arrived.queue.empty(), "no duplicate notification callbacks"
+    finally:
+        restarted.stop()
+
+
+def _wait_until_known(room: nbrealtime.Room, name: str) -> None:
+    until_members(room, lambda members: name in members, f"{name} to be known")
