@@ -11,7 +11,21 @@ from nbrealtime.client.connection import AckTimeout, NotConnected
 from nbrealtime.features.members import Member
 from nbrealtime.features.notifications import Notification
 from nbrealtime.features.room import Room, aconnect, connect
+from nbrealtime.features.shared_cell import SharedCell
+from nbrealtime.widgets.display import register_display
 
-__all__ = ["AckTimeout", "Member", "NotConnected", "Notification", "Room", "__version__", "aconnect", "connect"]
+__all__ = [
+    "AckTimeout",
+    "Member",
+    "NotConnected",
+    "Notification",
+    "Room",
+    "SharedCell",
+    "__version__",
+    "aconnect",
+    "connect",
+]
 
 __version__ = "0.1.0"
+
+register_display()

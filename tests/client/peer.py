@@ -3,7 +3,9 @@
 Usage: ``python peer.py ROOM USER``; the backend comes from the environment as for any notebook.
 Commands (one JSON object per line): ``{"do": "send", "event": E, "payload": P}``, ``{"do": "notify", "to": T,
 "title": X}``, ``{"do": "presence", "cell": C, "activity": A, "status": S}``, ``{"do": "mark_read", "id": I}``,
-``{"do": "close"}``. Every command is answered with ``{"done": <do>}`` or ``{"error": <message>}``.
+``{"do": "cell_watch", "cell": C}`` (then ``{"cell": C, "text": T}`` on every change),
+``{"do": "cell_insert", "cell": C, "index": I (-1 = end), "text": T}``, ``{"do": "close"}``.
+Every command is answered with ``{"done": <do>}`` or ``{"error": <message>}``.
 Events: ``{"message": E, "payload": P, "sender": NAME}``, ``{"notification": TITLE, "id": I}``, ``{"members": [...]}``.
 """
 
@@ -44,6 +46,14 @@ def main(room_name: str, user: str) -> None:
                 room.presence.update(**command)
             elif action == "mark_read":
                 room.notifications.mark_read(command["id"])
+            elif action == "cell_insert":
+                cell = room.cell(command["cell"])
+                index = command["index"] if command["index"] >= 0 else len(cell.text)
+                cell.insert(index, command["text"])
+            elif action == "cell_watch":
+                cell = room.cell(command["cell"])
+                cell.on_change(lambda text, name=command["cell"]: emit({"cell": name, "text": text}))
+                emit({"cell": command["cell"], "text": cell.text})
             elif action == "close":
                 room.close()
                 emit({"done": action})

@@ -159,6 +159,10 @@ class SupervisedChannel:
         except TimeoutError:
             raise AckTimeout(f"no acknowledgement for {event!r} within {timeout} s") from None
 
+    async def post(self, event: str, payload: dict[str, Any]) -> None:
+        """Broadcast without waiting for the acknowledgement (keystrokes: the next sync repairs any loss)."""
+        await self._require_channel().push("broadcast", {"type": "broadcast", "event": event, "payload": payload})
+
     async def track(self, state: dict[str, Any]) -> None:
         await self._require_channel().track(state)
 

@@ -64,6 +64,7 @@ class Notifications:
         user_id: str,
         sender_name: Callable[[str], str],
         write: Callable[[str, dict[str, Any]], Awaitable[None]],
+        on_pending: Callable[[], None] = lambda: None,
     ) -> None:
         self._loop = loop
         self.room = room
@@ -72,6 +73,8 @@ class Notifications:
         self._write = write
         self._items: dict[str, Notification] = {}
         self._writes: set[asyncio.Task[None]] = set()
+        self.pending_reads: set[str] = set()
+        self._on_pending = on_pending
         self._on_new: CallbackList[Notification] = CallbackList("notification")
         self._on_change: CallbackList[list[Notification]] = CallbackList("notifications")
 
@@ -104,6 +107,14 @@ class Notifications:
         """Mark one read: shown at once, written in the background, restored if the write fails."""
         self._loop.run(self._mark_read(notification_id), timeout=10)
 
+    def mark_read_soon(self, notification_id: str) -> None:
+        """Mark read without waiting (from a widget click on the kernel's main thread)."""
+        self._loop.submit(self._mark_read(notification_id))
+
+    @property
+    def pending_count(self) -> int:
+        return len(self.pending_reads)
+
     def mark_all_read(self) -> None:
         self._loop.run(self._mark_all_read(), timeout=10)
 
@@ -120,7 +131,9 @@ class Notifications:
         if notification.read:
             return
         self._items[notification_id] = replace(notification, read=True)
+        self.pending_reads.add(notification_id)
         self._changed()
+        self._on_pending()
         task = self._loop.loop.create_task(self._persist_read(notification))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
@@ -172,4 +185,7 @@ class Notifications:
         except Exception as error:
             log.warning("could not mark %r read (%s); it is unread again", notification.title, error)
             self._items[notification.id] = replace(self._items[notification.id], read=False)
+        finally:
+            self.pending_reads.discard(notification.id)
             self._changed()
+            self._on_pending()

@@ -96,6 +96,14 @@ class Presence:
             changes.setdefault("status", "online")
         await self._publish(changes)
 
+    def report_browser_activity(self, away: bool) -> None:
+        """The browser says the user is idle or the tab hidden (away), or back (online). Does not block."""
+        if away and self._state["status"] == "online":
+            self._auto_away = True
+            self._loop.submit(self._publish({"status": "away"}))
+        elif not away:
+            self._loop.call_soon(self.touch)
+
     def touch(self) -> None:
         """Something happened here (a message sent, a notification): an idle user becomes online again."""
         self._last_activity = time.monotonic()

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from nbrealtime.client.backend import Backend, resolve_backend
-from nbrealtime.client.connection import ChannelSpec, PostgresBinding, SupervisedChannel, envelope
+from nbrealtime.client.connection import ChannelSpec, NotConnected, PostgresBinding, SupervisedChannel, envelope
 from nbrealtime.client.identity import IdentityStore
 from nbrealtime.client.loop import BackgroundLoop, background_loop
 from nbrealtime.client.session import AuthSession
@@ -31,6 +31,7 @@ from nbrealtime.features.callbacks import CallbackList
 from nbrealtime.features.members import Member, color_for
 from nbrealtime.features.notifications import BACKLOG, KINDS, Notifications
 from nbrealtime.features.presence import ACTIVITY_EVENT, Presence
+from nbrealtime.features.shared_cell import CELL_EVENT, CURSOR_EVENT, SYNC_EVENT, SharedCell
 
 __all__ = ["Room", "aconnect", "connect"]
 
@@ -41,6 +42,7 @@ ROOM_NAME = re.compile(r"^[\w.-]{1,64}$")
 INTERNAL_PREFIX = "nbrt:"
 LAST_SEEN_EVERY = 60.0
 MessageCallback = Callable[[Any, Member], None]
+CELL_EVENTS = (CELL_EVENT, SYNC_EVENT, CURSOR_EVENT)
 
 _open_rooms: dict[tuple[str, str, str], Room] = {}
 _open_rooms_lock = threading.Lock()
@@ -61,11 +63,16 @@ class Room:
         self._auth = auth
         self.me = me
         self.presence = Presence(loop, me, idle_after=idle_after)
-        self.notifications = Notifications(loop, name, me.id, self._member_name, self._update_notification)
+        self.notifications = Notifications(
+            loop, name, me.id, self._member_name, self._update_notification, on_pending=self.pending_changed
+        )
         self._handlers: dict[str, CallbackList[Any]] = {}
+        self._cells: dict[str, SharedCell] = {}
         self._on_status: CallbackList[str] = CallbackList("status")
+        self._on_pending: CallbackList[int] = CallbackList("pending")
         self._channel: SupervisedChannel | None = None
         self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
         self._last_seen_task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -80,6 +87,24 @@ class Room:
         if self._closed or self._channel is None:
             return ConnectionState.CLOSED.value if self._closed else ConnectionState.CONNECTING.value
         return self._channel.state.value
+
+    def panel(self) -> Any:
+        """A widget with the room at a glance: sync state, presence badges, notifications."""
+        from nbrealtime.widgets.display import widget_for  # the one place a feature reaches for its view
+
+        return widget_for(self)
+
+    @property
+    def pending_writes(self) -> int:
+        """Writes made here that the backend has not confirmed yet (notifications, cells, live tables)."""
+        return self.notifications.pending_count + sum(cell.pending_count for cell in self._cells.values())
+
+    def on_pending(self, callback: Callable[[int], None]) -> Callable[[int], None]:
+        """Call ``callback(pending_writes)`` when that number changes."""
+        return self._on_pending.add(callback)
+
+    def pending_changed(self) -> None:
+        self._on_pending.fire(self.pending_writes)
 
     def on_status(self, callback: Callable[[str], None]) -> Callable[[str], None]:
         """Call ``callback(status)`` on every change of :attr:`status` (connected, reconnecting, offline, …)."""
@@ -159,6 +184,53 @@ class Room:
             raise ValueError(f"no member named {to!r} in room {self.name!r} (known: {known})")
         return named
 
+    # ------------------------------------------------------------------ shared cells
+
+    def cell(self, name: str, *, language: str = "python") -> SharedCell:
+        """The shared cell ``name`` of this room (created on first use), with everything typed in it so far."""
+        if not isinstance(name, str) or not ROOM_NAME.match(name):
+            raise ValueError("a cell name is 1 to 64 letters, digits, '_', '-' or '.'")
+        existing = self._cells.get(name)
+        if existing is not None:
+            return existing
+        return self._run(self._open_cell(name, language), 60)
+
+    async def _open_cell(self, name: str, language: str) -> SharedCell:
+        cell = self._cells.get(name)
+        if cell is None:
+            cell = SharedCell(self, self.name, name, language)
+            await cell.load()
+            self._cells[name] = cell
+            cell.request_sync()
+        return cell
+
+    # CellBackend: what shared cells use of the room
+
+    @property
+    def user_id(self) -> str:
+        return self.me.id
+
+    def broadcast(self, event: str, payload: dict[str, Any]) -> None:
+        """Fire-and-forget broadcast from any thread; what a disconnect loses, the next sync recovers."""
+        self.run_soon(self._post(event, payload))
+
+    async def _post(self, event: str, payload: dict[str, Any]) -> None:
+        channel = self._channel
+        if channel is not None and channel.state == ConnectionState.CONNECTED:
+            with contextlib.suppress(NotConnected):
+                await channel.post(event, envelope(self.me.id, payload))
+
+    def table(self, name: str) -> Any:
+        return self._auth.client.table(name)
+
+    def run_soon(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        if self._loop.in_loop_thread():
+            task = self._loop.loop.create_task(coroutine)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            self._loop.submit(coroutine)
+
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
@@ -179,6 +251,8 @@ class Room:
             self._last_seen_task.cancel()
         self.presence.close()
         await self.notifications.flush()
+        for cell in self._cells.values():
+            await cell.flush()
         try:
             await self._touch_membership()
         except Exception as error:
@@ -237,6 +311,11 @@ class Room:
             if isinstance(data, dict):
                 self.presence.on_activity(sender, data)
             return
+        if event in CELL_EVENTS:
+            cell = self._cells.get(data.get("cell")) if isinstance(data, dict) else None
+            if cell is not None:
+                cell.on_remote(event, data, sender)
+            return
         if event.startswith(INTERNAL_PREFIX):
             return
         member = self._member(sender)
@@ -283,6 +362,10 @@ class Room:
     async def _on_subscribed(self) -> None:
         await self.presence.on_subscribed()
         await self._catch_up()
+        for cell in self._cells.values():
+            await cell.flush()
+            await cell.catch_up()
+            cell.request_sync()
         if self._last_seen_task is None:
             self._last_seen_task = asyncio.create_task(self._keep_last_seen())
 

@@ -1,0 +1,74 @@
+"""How feature objects show up in a notebook: leaving one as a cell's last expression renders its widget.
+
+Feature objects know nothing of widgets; this module registers their rich display with IPython (when there is one)
+and keeps one widget per object, so displaying an object twice gives two views of one model that stay identical.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import ipywidgets
+
+from nbrealtime.features.notifications import Notifications
+from nbrealtime.features.presence import Presence
+from nbrealtime.features.room import Room
+from nbrealtime.features.shared_cell import SharedCell
+from nbrealtime.widgets.editor import SharedCellEditor
+from nbrealtime.widgets.notifications import NotificationsWidget
+from nbrealtime.widgets.presence import PresenceWidget
+from nbrealtime.widgets.sync import SyncIndicator
+
+__all__ = ["panel", "register_display", "widget_for"]
+
+_widgets: weakref.WeakKeyDictionary[Any, ipywidgets.DOMWidget] = weakref.WeakKeyDictionary()
+
+
+def _build(obj: Any) -> ipywidgets.DOMWidget:
+    if isinstance(obj, Room):
+        return panel(obj)
+    if isinstance(obj, Presence):
+        return PresenceWidget(obj)
+    if isinstance(obj, Notifications):
+        return NotificationsWidget(obj)
+    if isinstance(obj, SharedCell):
+        room = obj.room_object
+        return SharedCellEditor(obj, room.me.name, room.me.color)
+    raise TypeError(f"no widget for {type(obj).__name__}")
+
+
+def widget_for(obj: Any) -> ipywidgets.DOMWidget:
+    """The widget of a feature object (created once)."""
+    widget = _widgets.get(obj)
+    if widget is None:
+        widget = _widgets[obj] = _build(obj)
+    return widget
+
+
+def panel(room: Room) -> ipywidgets.VBox:
+    """The room at a glance: sync state, who is here, notifications."""
+    header = ipywidgets.HBox([SyncIndicator(room), widget_for(room.presence)])
+    box = ipywidgets.VBox([header, widget_for(room.notifications)])
+    box.add_class("nbrt-panel")
+    return box
+
+
+def _mimebundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    bundle = widget_for(obj)._repr_mimebundle_(include=include, exclude=exclude)
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    return {**data, "text/plain": repr(obj)}
+
+
+def register_display() -> None:
+    """Teach IPython to render rooms, presence, notifications and shared cells as their widgets."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.mimebundle_formatter
+    for cls in (Room, Presence, Notifications, SharedCell):
+        formatter.for_type(cls, _mimebundle)

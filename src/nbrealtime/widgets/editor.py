@@ -1,0 +1,48 @@
+"""The shared cell editor: a Y.Doc replica in the browser kept in sync with the kernel's pycrdt document."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import traitlets
+
+from nbrealtime.widgets._base import STATIC, NbrtWidget
+
+if TYPE_CHECKING:
+    from nbrealtime.features.shared_cell import SharedCell
+
+__all__ = ["SharedCellEditor"]
+
+
+class SharedCellEditor(NbrtWidget):
+    _esm = STATIC / "editor.js"
+    language = traitlets.Unicode("python").tag(sync=True)
+    cursors = traitlets.List([]).tag(sync=True)
+
+    def __init__(self, cell: SharedCell, user_name: str, user_color: str) -> None:
+        super().__init__(language=cell.language)
+        self._cell = cell
+        self._user = (user_name, user_color)
+        cell.add_view(self._send_update)
+        cell.on_cursors(self._show_cursors)
+        self._show_cursors(list(cell.cursors.values()))
+
+    def _send_update(self, update: bytes) -> None:
+        self.send({"type": "update"}, buffers=[update])
+
+    def _show_cursors(self, cursors: list[dict[str, Any]]) -> None:
+        self.cursors = cursors
+
+    def handle(self, message: dict[str, Any], buffers: list[bytes]) -> None:
+        kind = message["type"]
+        if kind == "sync":
+            state_vector = bytes(buffers[0]) if buffers else None
+            self.send({"type": "update"}, buffers=[self._cell.update_since(state_vector)])
+        elif kind == "update" and buffers:
+            self._cell.apply_update(bytes(buffers[0]), origin="browser")
+        elif kind == "cursor":
+            self._cell.share_cursor(message.get("anchor"), message.get("head"), *self._user)
+
+    def close(self) -> None:
+        self._cell.remove_view(self._send_update)
+        super().close()

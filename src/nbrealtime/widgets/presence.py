@@ -1,0 +1,48 @@
+"""Presence badges: who is here, their status, cell and activity; the browser reports idle and visibility."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import traitlets
+
+from nbrealtime.features.members import Member
+from nbrealtime.widgets._base import STATIC, NbrtWidget
+
+if TYPE_CHECKING:
+    from nbrealtime.features.presence import Presence
+
+__all__ = ["PresenceWidget", "member_json"]
+
+
+def member_json(member: Member, self_id: str) -> dict[str, Any]:
+    return {
+        "id": member.id,
+        "name": member.name,
+        "color": member.color,
+        "status": member.status,
+        "last_seen": member.last_seen.isoformat() if member.last_seen else None,
+        "cell": member.cell,
+        "activity": member.activity,
+        "is_self": member.id == self_id,
+    }
+
+
+class PresenceWidget(NbrtWidget):
+    _esm = STATIC / "presence.js"
+    members = traitlets.List([]).tag(sync=True)
+    idle_after = traitlets.Float(60.0).tag(sync=True)
+
+    def __init__(self, presence: Presence) -> None:
+        super().__init__(idle_after=min(presence.idle_after, 300.0))
+        self._presence = presence
+        self._show(presence.members)
+        presence.on_change(self._show)
+
+    def _show(self, members: list[Member]) -> None:
+        self.members = [member_json(member, self._presence.me.id) for member in members]
+
+    def handle(self, message: dict[str, Any], buffers: list[bytes]) -> None:
+        if message["type"] == "activity":
+            away = bool(message.get("idle")) or not message.get("visible", True)
+            self._presence.report_browser_activity(away)
