@@ -11,3 +11,7 @@ npm --prefix js run --silent build
 if ! [ -x "$(pg_config --bindir 2>/dev/null)/initdb" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
 fi
+# Chromium for tests/browser (Playwright drives Debian's build; its own browser download is not reachable).
+if ! [ -x /usr/bin/chromium ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 ruff check src tests bench
 ruff format --check src tests bench
 npm --prefix js test --silent
-python -m pytest "$@"
+python -m pytest --nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks "$@"

@@ -50,6 +50,8 @@ class BackgroundLoop:
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
+            if future.done() and not future.cancelled():
+                raise  # the coroutine's own TimeoutError (e.g. AckTimeout), not ours: keep its type and message
             future.cancel()
             raise TimeoutError(f"nbrealtime: no answer within {timeout} s") from None
 

@@ -1,15 +1,46 @@
-"""User callbacks: a failing one is logged and never breaks the subscription that called it."""
+"""User callbacks: run in order on one dispatcher thread, and a failing one never breaks a subscription.
+
+Callbacks do not run on the background loop itself: a callback that calls the blocking API (``room.send`` from inside
+``room.on(...)`` is the natural thing to write) would otherwise deadlock the loop it waits on. One thread per
+process keeps the order in which events arrived.
+"""
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 __all__ = ["CallbackList"]
 
 T = TypeVar("T")
 log = logging.getLogger("nbrealtime.callbacks")
+
+_Job = tuple[str, list[Callable[..., None]], tuple[Any, ...]]
+_jobs: queue.Queue[_Job] = queue.Queue()
+_thread: threading.Thread | None = None
+_thread_lock = threading.Lock()
+
+
+def _run() -> None:
+    while True:
+        what, callbacks, args = _jobs.get()
+        for callback in callbacks:
+            try:
+                callback(*args)
+            except Exception:
+                log.exception("a %s callback raised; the subscription goes on", what)
+
+
+def _submit(job: _Job) -> None:
+    global _thread
+    with _thread_lock:
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(target=_run, name="nbrealtime-callbacks", daemon=True)
+            _thread.start()
+    _jobs.put(job)
 
 
 class CallbackList(Generic[T]):
@@ -28,8 +59,6 @@ class CallbackList(Generic[T]):
         return len(self._callbacks)
 
     def fire(self, *args: object) -> None:
-        for callback in list(self._callbacks):
-            try:
-                callback(*args)
-            except Exception:
-                log.exception("a %s callback raised; the subscription goes on", self.what)
+        """Queue a call of every registered callback with ``args`` (returns at once)."""
+        if self._callbacks:
+            _submit((self.what, list(self._callbacks), args))

@@ -132,7 +132,7 @@ class Roster:
         entry.activity_at = at
 
     def members(self, now: datetime) -> list[Member]:
-        """Online first, then away, then offline (most recently seen first); leavers within the grace keep status."""
+        """Online, then away (by name), then offline (latest first); leavers within the grace keep their status."""
         result = []
         for entry in self._entries.values():
             member = entry.member
@@ -143,8 +143,13 @@ class Roster:
                 member = replace(member, status="offline", cell=None, activity=None)
             result.append(member)
         order = {"online": 0, "away": 1, "offline": 2}
-        epoch = datetime.min.replace(tzinfo=UTC)
-        result.sort(key=lambda m: (order[m.status], -(m.last_seen or epoch).timestamp(), m.name))
+
+        def recency(member: Member) -> float:
+            # people here are listed by name; those who left, most recently seen first
+            seen = member.last_seen
+            return -seen.timestamp() if member.status == "offline" and seen is not None else 0.0
+
+        result.sort(key=lambda m: (order[m.status], recency(m), m.name.casefold()))
         return result
 
     def pending_leaves(self, now: datetime) -> float | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -99,6 +100,27 @@ class Notifications:
     def on_new(self, callback: Callable[[Notification], None]) -> Callable[[Notification], None]:
         """Call ``callback(notification)`` for each new one, live (not for the backlog loaded on connect)."""
         return self._on_new.add(callback)
+
+    def wait_for(
+        self, predicate: Callable[[Notification], bool] = lambda _: True, *, timeout: float = 30.0
+    ) -> Notification:
+        """Block until an unread notification matching ``predicate`` is here (already, or when it arrives)."""
+        arrived: queue.Queue[Notification] = queue.Queue()
+
+        def check(items: list[Notification]) -> None:
+            for item in items:
+                if not item.read and predicate(item):
+                    arrived.put(item)
+                    return
+
+        self._on_change.add(check)
+        try:
+            check(self.all)
+            return arrived.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no matching notification within {timeout} s") from None
+        finally:
+            self._on_change.remove(check)
 
     def on_change(self, callback: Callable[[list[Notification]], None]) -> Callable[[list[Notification]], None]:
         return self._on_change.add(callback)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -75,6 +76,23 @@ class Presence:
     def on_change(self, callback: Callable[[list[Member]], None]) -> Callable[[list[Member]], None]:
         """Call ``callback(members)`` whenever someone arrives, leaves or changes status, cell or activity."""
         return self._callbacks.add(callback)
+
+    def wait_for(self, name: str, *, status: str = "online", timeout: float = 30.0) -> Member:
+        """Block until the member called ``name`` has ``status``; return them (handy in scripts/demos)."""
+        reached = threading.Event()
+
+        def check(members: list[Member]) -> None:
+            if any(m.name == name and m.status == status for m in members):
+                reached.set()
+
+        self._callbacks.add(check)
+        try:
+            check(self.members)
+            if not reached.wait(timeout):
+                raise TimeoutError(f"{name!r} was not {status} within {timeout} s")
+        finally:
+            self._callbacks.remove(check)
+        return next(m for m in self.members if m.name == name)
 
     def update(self, *, status: str | None = None, cell: str | None = None, activity: str | None = None) -> None:
         """Tell the room what you are doing; ``status`` is "online" or "away" ("offline" is leaving)."""

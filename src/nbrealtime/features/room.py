@@ -13,6 +13,7 @@ import getpass
 import json
 import logging
 import os
+import queue
 import re
 import threading
 import uuid
@@ -129,6 +130,26 @@ class Room:
             return function
 
         return register(callback) if callback is not None else register
+
+    def wait_for(self, event: str, *, timeout: float = 30.0) -> tuple[Any, Member]:
+        """Block until the next ``event`` message arrives; return ``(payload, sender)`` (handy in scripts/demos)."""
+        return self.request(None, None, reply=event, timeout=timeout)
+
+    def request(
+        self, event: str | None, payload: Any = None, *, reply: str, timeout: float = 30.0
+    ) -> tuple[Any, Member]:
+        """Send ``event`` and wait for the first ``reply`` message (listening starts before sending, so a quick
+        answer is never missed); return ``(payload, sender)``."""
+        arrived: queue.Queue[tuple[Any, Member]] = queue.Queue()
+        handler = self.on(reply, lambda data, sender: arrived.put((data, sender)))
+        try:
+            if event is not None:
+                self.send(event, payload, timeout=timeout)
+            return arrived.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no {reply!r} message within {timeout} s") from None
+        finally:
+            self._handlers[reply].remove(handler)
 
     def send(self, event: str, payload: Any = None, *, timeout: float = 10.0) -> None:
         """Broadcast ``payload`` (any JSON value) to everyone else in the room; returns once the server acked."""

@@ -68,7 +68,7 @@ def verify_token(token: str | None, secret: str) -> Claims:
     except jwt.InvalidTokenError as error:
         raise TokenError("InvalidJWTToken", str(error)) from None
     role = claims.get("role")
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise TokenError("InvalidJWTToken", f"Unknown role {role!r}")
     sub = claims.get("sub")
     return Claims(role=role, sub=str(sub) if sub else None, exp=int(claims["exp"]), raw=claims)

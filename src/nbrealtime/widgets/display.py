@@ -20,7 +20,7 @@ from nbrealtime.widgets.notifications import NotificationsWidget
 from nbrealtime.widgets.presence import PresenceWidget
 from nbrealtime.widgets.sync import SyncIndicator
 
-__all__ = ["panel", "register_display", "widget_for"]
+__all__ = ["RoomPanel", "panel", "register_display", "widget_for"]
 
 _widgets: weakref.WeakKeyDictionary[Any, ipywidgets.DOMWidget] = weakref.WeakKeyDictionary()
 
@@ -46,12 +46,21 @@ def widget_for(obj: Any) -> ipywidgets.DOMWidget:
     return widget
 
 
-def panel(room: Room) -> ipywidgets.VBox:
+class RoomPanel(ipywidgets.VBox):
     """The room at a glance: sync state, who is here, notifications."""
-    header = ipywidgets.HBox([SyncIndicator(room), widget_for(room.presence)])
-    box = ipywidgets.VBox([header, widget_for(room.notifications)])
-    box.add_class("nbrt-panel")
-    return box
+
+    def __init__(self, room: Room) -> None:
+        header = ipywidgets.HBox([SyncIndicator(room), widget_for(room.presence)])
+        super().__init__([header, widget_for(room.notifications)])
+        self.add_class("nbrt-panel")
+        self._room_name = room.name
+
+    def __repr__(self) -> str:
+        return f"<RoomPanel {self._room_name!r}>"
+
+
+def panel(room: Room) -> RoomPanel:
+    return RoomPanel(room)
 
 
 def _mimebundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:

@@ -1,0 +1,85 @@
+"""A simulated collaborator, so that one person alone sees a room come alive (demos, docs, tests).
+
+Run as ``python -m nbrealtime.collaborator ROOM NAME`` (usually through :func:`nbrealtime.demo.collaborator`). It joins
+the room like any notebook would and then reacts:
+
+* it greets whoever joins with a notification and moves its presence between cells;
+* ``hello`` messages are answered with ``hello back``; ``ping`` with ``pong`` carrying the same payload;
+* ``type`` messages (``{"cell": name, "text": t}``) make it type ``t`` into that shared cell, one key at a time;
+* ``notify`` messages (``{"to": who, "title": t}``) make it send that notification;
+* ``leave`` makes it leave, and so does the end of its standard input (the notebook that started it is gone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from typing import Any
+
+import nbrealtime
+from nbrealtime.features.members import Member
+
+__all__ = ["run"]
+
+KEYSTROKE_SECONDS = 0.03
+
+
+def run(room_name: str, name: str, *, greet: bool = True) -> None:
+    room = nbrealtime.connect(room_name, user=name)
+    done = threading.Event()
+    greeted: set[str] = {room.me.id}
+
+    def on_members(members: list[Member]) -> None:
+        for member in members:
+            if greet and member.status == "online" and member.id not in greeted:
+                greeted.add(member.id)
+                threading.Thread(target=welcome, args=(member,), daemon=True).start()
+
+    def welcome(member: Member) -> None:
+        room.notify(member.id, f"Welcome, {member.name}!", f"{name} is here too.", kind="success")
+
+    def on_message(payload: Any, sender: Member, event: str) -> None:
+        if event == "hello":
+            room.send("hello back", {"to": sender.name, "from": name})
+        elif event == "ping":
+            room.send("pong", payload)
+        elif event == "type" and isinstance(payload, dict):
+            threading.Thread(target=type_into, args=(payload["cell"], str(payload["text"])), daemon=True).start()
+        elif event == "notify" and isinstance(payload, dict):
+            room.notify(payload["to"], payload["title"], payload.get("message", ""), kind=payload.get("kind", "info"))
+        elif event == "leave":
+            done.set()
+
+    def type_into(cell_name: str, text: str) -> None:
+        cell = room.cell(cell_name)
+        room.presence.update(cell=cell_name, activity="typing")
+        for character in text:
+            cell.insert(len(cell.text), character)
+            time.sleep(KEYSTROKE_SECONDS)  # a person's typing speed, not synchronisation
+        room.presence.update(activity="idle")
+        room.send("typed", {"cell": cell_name, "text": text})
+
+    for event in ("hello", "ping", "type", "notify", "leave"):
+        room.on(event, lambda payload, sender, event=event: on_message(payload, sender, event))
+    room.presence.on_change(on_members)
+    on_members(room.presence.members)
+    room.presence.update(cell="cell 1", activity="reading")
+    print(f"{name} joined {room_name}", flush=True)
+    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()  # parent gone → leave
+    done.wait()
+    room.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("room")
+    parser.add_argument("name")
+    parser.add_argument("--no-greet", action="store_true", help="do not notify people who join")
+    args = parser.parse_args(argv)
+    run(args.room, args.name, greet=not args.no_greet)
+
+
+if __name__ == "__main__":
+    main()
