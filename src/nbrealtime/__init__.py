@@ -28,4 +28,10 @@ __all__ = [
 
 __version__ = "0.1.0"
 
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Jupyter finds the server extension (``nbrealtime.jupyter``) through this."""
+    return [{"module": "nbrealtime.jupyter"}]
+
+
 register_display()

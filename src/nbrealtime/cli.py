@@ -1,8 +1,10 @@
-"""The ``nbrealtime`` command: serve, keys, sql."""
+"""The ``nbrealtime`` command: serve, keys, sql, demo."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -63,6 +65,40 @@ def _sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    notebooks = (args.notebooks or _repo_notebooks()).resolve()
+    quickstart = notebooks / "01-quickstart.ipynb"
+    if not quickstart.exists():
+        print(f"nbrealtime demo: no demo notebooks in {notebooks} (pass --notebooks DIR)", file=sys.stderr)
+        return 1
+    command = [
+        sys.executable, "-m", "jupyter", "lab", "01-quickstart.ipynb",
+        f"--ServerApp.root_dir={notebooks}",
+        "--ServerApp.jpserver_extensions={'nbrealtime': True}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={args.port}",
+    ]  # fmt: skip
+    if args.no_browser:
+        command.append("--no-browser")
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    print(
+        f"nbrealtime demo: JupyterLab on {quickstart}, with the embedded server started by the nbrealtime extension.\n"
+        "Open the URL JupyterLab prints below; stop everything with Ctrl+C.",
+        flush=True,
+    )
+    try:
+        return subprocess.call(command, cwd=notebooks)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _repo_notebooks() -> Path:
+    """The clone's ``notebooks/`` (editable install), else ``./notebooks``."""
+    beside_package = Path(__file__).resolve().parents[2] / "notebooks"
+    return beside_package if beside_package.is_dir() else Path.cwd() / "notebooks"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nbrealtime", description="Collaborative, live Jupyter notebooks.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sql.add_argument("--schema", type=Path, default=None, help="TOML schema file declaring your own tables")
     sql.set_defaults(handler=_sql)
+
+    demo = commands.add_parser("demo", help="open JupyterLab on the demo notebooks with the embedded server running")
+    demo.add_argument("--notebooks", type=Path, default=None, help="folder of the demo notebooks")
+    demo.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    demo.add_argument("--no-browser", action="store_true", help="do not try to open a web browser")
+    demo.set_defaults(handler=_demo)
     return parser
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 
 from nbrealtime.discovery import LOCK_FILE, DiscoveryInfo, default_data_dir, read_discovery
-from nbrealtime.launcher import ServerStartError, start_server
+from nbrealtime.launcher import ServerProcess, ServerStartError, start_server
 
-__all__ = ["Backend", "BackendError", "resolve_backend"]
+__all__ = ["Backend", "BackendError", "answers", "ensure_embedded_server", "resolve_backend"]
 
 DEFAULT_PORT = 54321
 
@@ -35,7 +35,8 @@ class Backend:
     data_dir: Path | None = None
 
 
-def _answers(info: DiscoveryInfo) -> bool:
+def answers(info: DiscoveryInfo) -> bool:
+    """Whether the server a discovery file names is up (its pid may be stale after a crash)."""
     try:
         return httpx.get(f"{info.url}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
@@ -59,12 +60,32 @@ def _wait_for_running(data_dir: Path, timeout: float = 20) -> DiscoveryInfo | No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         info = read_discovery(data_dir)
-        if info is not None and _answers(info):
+        if info is not None and answers(info):
             return info
         if not _server_holds_lock(data_dir):
             return None
         time.sleep(0.05)
     return None
+
+
+def ensure_embedded_server(data_dir: Path, *, detached: bool) -> tuple[DiscoveryInfo, ServerProcess | None]:
+    """The embedded server of ``data_dir``: the running one, or a new one (returned too, so its owner can stop it).
+
+    A detached server outlives this process (a kernel starting it for other notebooks); an attached one is a child.
+    """
+    info = read_discovery(data_dir)
+    if info is not None and answers(info):
+        return info, None
+    port = DEFAULT_PORT if info is None else int(info.url.rsplit(":", 1)[1])
+    try:
+        process = start_server(data_dir, ["--port", str(port)], detached=detached)
+    except ServerStartError:
+        # Another process may have won the race to start it; else the port is taken by something else.
+        running = _wait_for_running(data_dir)
+        if running is not None:
+            return running, None
+        process = start_server(data_dir, ["--port", "0"], detached=detached)
+    return process.info, process
 
 
 def resolve_backend(url: str | None = None, key: str | None = None, *, data_dir: Path | None = None) -> Backend:
@@ -76,21 +97,11 @@ def resolve_backend(url: str | None = None, key: str | None = None, *, data_dir:
             raise BackendError("give both a URL and a key (or SUPABASE_URL and SUPABASE_ANON_KEY)")
         return Backend(url.rstrip("/"), key, embedded=False)
     data_dir = data_dir or default_data_dir()
-    info = read_discovery(data_dir)
-    if info is not None and _answers(info):
-        return Backend(info.url, info.anon_key, embedded=True, data_dir=data_dir)
-    port = DEFAULT_PORT if info is None else int(info.url.rsplit(":", 1)[1])
-    try:
-        process = start_server(data_dir, ["--port", str(port)], detached=True)
-    except ServerStartError:
-        # Another kernel may have won the race to start it; else the port is taken by something else.
-        info = _wait_for_running(data_dir)
-        if info is not None:
-            return Backend(info.url, info.anon_key, embedded=True, data_dir=data_dir)
-        process = start_server(data_dir, ["--port", "0"], detached=True)
-    print(
-        f"nbrealtime: started the embedded server at {process.url} (pid {process.process.pid}, data in {data_dir}). "
-        f"It keeps running for other notebooks; stop it with `kill {process.process.pid}`.",
-        file=sys.stderr,
-    )
-    return Backend(process.url, process.anon_key, embedded=True, data_dir=data_dir)
+    info, started = ensure_embedded_server(data_dir, detached=True)
+    if started is not None:
+        print(
+            f"nbrealtime: started the embedded server at {info.url} (pid {info.pid}, data in {data_dir}). "
+            f"It keeps running for other notebooks; stop it with `kill {info.pid}`.",
+            file=sys.stderr,
+        )
+    return Backend(info.url, info.anon_key, embedded=True, data_dir=data_dir)
