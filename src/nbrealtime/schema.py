@@ -476,13 +476,15 @@ BUILTIN_TABLES: tuple[Table, ...] = (
             "data": "jsonb not null default '{}'::jsonb",
             "version": "bigint not null default 1",
             "hlc": "text not null default ''",
+            "write_id": "text",
             "updated_by": "uuid default auth.uid()",
             "updated_at": "timestamptz not null default now()",
         },
         "room:room",
         primary_key=("room", "collection", "id"),
         builtin=True,
-        description="Rows of room collections: schemaless live tables scoped to a room.",
+        description="Rows of room collections: schemaless live tables scoped to a room. write_id is the idempotency "
+        "key of the last write applied, so a retried write is recognised.",
     ),
 )
 

@@ -93,7 +93,7 @@ do $$ begin
   execute format('grant usage, select on sequence %s to anon, authenticated, service_role', pg_get_serial_sequence('public.nbrt_cell_updates', 'seq'));
 end $$;
 
--- nbrt_collection_rows: Rows of room collections: schemaless live tables scoped to a room.
+-- nbrt_collection_rows: Rows of room collections: schemaless live tables scoped to a room. write_id is the idempotency key of the last write applied, so a retried write is recognised.
 create table if not exists public.nbrt_collection_rows (
   room text not null,
   collection text not null,
@@ -101,11 +101,12 @@ create table if not exists public.nbrt_collection_rows (
   data jsonb not null default '{}'::jsonb,
   version bigint not null default 1,
   hlc text not null default '',
+  write_id text,
   updated_by uuid default auth.uid(),
   updated_at timestamptz not null default now(),
   primary key (room, collection, id)
 );
-comment on table public.nbrt_collection_rows is 'Rows of room collections: schemaless live tables scoped to a room.';
+comment on table public.nbrt_collection_rows is 'Rows of room collections: schemaless live tables scoped to a room. write_id is the idempotency key of the last write applied, so a retried write is recognised.';
 alter table public.nbrt_collection_rows enable row level security;
 alter table public.nbrt_collection_rows replica identity full;
 grant select, insert, update, delete on table public.nbrt_collection_rows to anon, authenticated, service_role;
