@@ -62,25 +62,48 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"message": message}, status_code=status)
 
 
-async def broadcast_batch(request: Request) -> Response:
-    services = _services(request)
+class _Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.response = _error(status, message)
+
+
+async def _authorized_body(request: Request, services: RealtimeServices) -> tuple[Claims, Any]:
+    """The caller's claims and the parsed JSON body (``{}`` if empty), or :class:`_Refused`."""
     try:
         claims = _request_claims(request, services)
     except TokenError:
-        return _error(401, "Unauthorized")
+        raise _Refused(401, "Unauthorized") from None
+    body = await request.body()
+    if len(body) > services.limits.max_payload_bytes:
+        raise _Refused(413, "payload_size_exceeded")
     try:
-        body = orjson.loads(await request.body())
+        return claims, orjson.loads(body) if body else {}
     except orjson.JSONDecodeError:
-        return _error(400, "Request body is not valid JSON")
+        raise _Refused(400, "Request body is not valid JSON") from None
+
+
+def _batch_errors(body: Any) -> str | None:
     messages = body.get("messages") if isinstance(body, dict) else None
     if not isinstance(messages, list):
-        return _error(422, "messages: expected a list")
+        return "messages: expected a list"
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or not message.get("topic") or not isinstance(message.get("event"), str):
-            return _error(422, f"messages[{index}]: topic and event are required")
+            return f"messages[{index}]: topic and event are required"
         if not isinstance(message.get("payload"), dict):
-            return _error(422, f"messages[{index}].payload: must be a JSON object")
-    for message in messages:
+            return f"messages[{index}].payload: must be a JSON object"
+    return None
+
+
+async def broadcast_batch(request: Request) -> Response:
+    services = _services(request)
+    try:
+        claims, body = await _authorized_body(request, services)
+    except _Refused as refused:
+        return refused.response
+    problem = _batch_errors(body)
+    if problem is not None:
+        return _error(422, problem)
+    for message in body["messages"]:
         _deliver(services, claims, message)
     return Response(status_code=202)
 
@@ -88,22 +111,14 @@ async def broadcast_batch(request: Request) -> Response:
 async def broadcast_single(request: Request) -> Response:
     services = _services(request)
     try:
-        claims = _request_claims(request, services)
-    except TokenError:
-        return _error(401, "Unauthorized")
-    body = await request.body()
-    if len(body) > services.limits.max_payload_bytes:
-        return _error(413, "payload_size_exceeded")
-    try:
-        payload = orjson.loads(body) if body else {}
-    except orjson.JSONDecodeError:
-        return _error(400, "Request body is not valid JSON")
-    private = request.query_params.get("private", "").lower() == "true"
+        claims, payload = await _authorized_body(request, services)
+    except _Refused as refused:
+        return refused.response
     message = {
         "topic": request.path_params["topic"],
         "event": request.path_params["event"],
         "payload": payload,
-        "private": private,
+        "private": request.query_params.get("private", "").lower() == "true",
     }
     _deliver(services, claims, message)
     return Response(status_code=202)
