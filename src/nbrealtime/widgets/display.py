@@ -47,12 +47,16 @@ def widget_for(obj: Any) -> ipywidgets.DOMWidget:
 
 
 class RoomPanel(ipywidgets.VBox):
-    """The room at a glance: sync state, who is here, notifications."""
+    """The room at a glance, on one row: sync state, who is here, the notification bell and its toasts."""
 
     def __init__(self, room: Room) -> None:
-        header = ipywidgets.HBox([SyncIndicator(room), widget_for(room.presence)])
-        super().__init__([header, widget_for(room.notifications)])
-        self.add_class("nbrt-panel")
+        row = ipywidgets.HBox(
+            [SyncIndicator(room), widget_for(room.presence), widget_for(room.notifications)],
+            layout=ipywidgets.Layout(align_items="flex-start", flex_flow="row wrap"),
+        )
+        super().__init__([row])
+        # Not "nbrt-panel": that class is the notifications drop-down (340 px wide, overflow hidden).
+        self.add_class("nbrt-room-panel")
         self._room_name = room.name
 
     def __repr__(self) -> str:

@@ -1,0 +1,193 @@
+// Injected into every test page (Playwright init script) as `window.__nbrt`: read JupyterLab and the nbrealtime
+// widgets without depending on timing. Everything here is synchronous and side-effect free except `appendCell`.
+(() => {
+  const strip = (s) => String(s).replace(/\u001b\[[0-9;]*m/g, "");
+
+  const api = {
+    /** The NotebookPanel in focus, if JupyterLab has started. */
+    panel() {
+      const app = window.jupyterapp;
+      const w = app && app.shell && app.shell.currentWidget;
+      return w && w.content && w.context && w.sessionContext ? w : null;
+    },
+
+    /** Whether `path` is open and its kernel is connected and idle. */
+    kernelReady(path) {
+      const p = api.panel();
+      if (!p || p.context.path !== path || !p.context.isReady) return false;
+      const kernel = p.sessionContext.session && p.sessionContext.session.kernel;
+      return Boolean(kernel) && kernel.connectionStatus === "connected" && kernel.status === "idle";
+    },
+
+    kernelStatus() {
+      const p = api.panel();
+      const kernel = p && p.sessionContext.session && p.sessionContext.session.kernel;
+      return kernel ? `${kernel.connectionStatus}/${kernel.status}` : "no kernel";
+    },
+
+    /** The error of a cell's outputs as text, or null. */
+    cellError(cell) {
+      for (const out of cell.model.outputs.toJSON()) {
+        if (out.output_type === "error") {
+          return strip(`${out.ename}: ${out.evalue}\n${(out.traceback || []).join("\n")}`);
+        }
+      }
+      return null;
+    },
+
+    cellRunning(cell) {
+      const prompt = cell.node.querySelector(".jp-InputPrompt");
+      return cell.model.executionCount === null || Boolean(prompt && prompt.textContent.includes("*"));
+    },
+
+    /** Every code cell has run: {done: true}; a cell failed: {error}; otherwise false (keep waiting). */
+    allDone() {
+      const p = api.panel();
+      if (!p) return false;
+      for (const cell of p.content.widgets) {
+        if (cell.model.type !== "code") continue;
+        const error = api.cellError(cell);
+        if (error) return { error };
+        if (api.cellRunning(cell)) return false;
+      }
+      const kernel = p.sessionContext.session && p.sessionContext.session.kernel;
+      return kernel && kernel.status === "idle" ? { done: true } : false;
+    },
+
+    cellById(id) {
+      const p = api.panel();
+      return p ? p.content.widgets.find((cell) => cell.model.id === id) || null : null;
+    },
+
+    /** {done, error, outputs} of the cell with this model id once it has run, else false. */
+    cellResult(id) {
+      const cell = api.cellById(id);
+      if (!cell) return { error: `cell ${id} is gone` };
+      const error = api.cellError(cell);
+      if (error) return { error };
+      if (api.cellRunning(cell)) return false;
+      return { done: true, outputs: cell.model.outputs.toJSON() };
+    },
+
+    cellOutputs(id) {
+      const cell = api.cellById(id);
+      return cell ? cell.model.outputs.toJSON() : [];
+    },
+
+    /** Append a code cell and start it (not awaited: the test waits on `cellResult`). Returns its model id. */
+    appendCell(code) {
+      const p = api.panel();
+      const model = p.content.model;
+      const index = model.cells.length;
+      model.sharedModel.insertCell(index, { cell_type: "code", source: code });
+      p.content.activeCellIndex = index;
+      p.content.deselectAll();
+      const id = model.cells.get(index).id;
+      window.jupyterapp.commands.execute("notebook:run-cell").catch((e) => console.error("run-cell failed", e));
+      return id;
+    },
+
+    /** The presence badges of the n-th presence view: [{name, status, self, initials}]. */
+    members(n = 0) {
+      const root = document.querySelectorAll(".nbrt-presence")[n];
+      if (!root) return null;
+      return [...root.querySelectorAll("li.nbrt-member:not(.nbrt-member--more)")].map((li) => {
+        const dot = li.querySelector(".nbrt-status-dot");
+        const status = dot ? [...dot.classList].find((c) => c.startsWith("nbrt-status--")) : null;
+        return {
+          name: (li.getAttribute("title") || "").split("\n")[0].replace(/ \(you\)$/, ""),
+          status: status ? status.slice("nbrt-status--".length) : null,
+          self: li.classList.contains("nbrt-member--self"),
+          initials: (li.querySelector(".nbrt-avatar") || {}).textContent || "",
+        };
+      });
+    },
+
+    /** Whether a user could see `el`: scrolled into view, it is the topmost element at its own centre (not clipped
+     * by an ancestor's overflow, not covered, not zero-sized). */
+    shown(el) {
+      if (!el) return false;
+      // Bring it into the notebook's viewport, but undo any scrolling inside the widget: a user does not scroll a
+      // panel sideways to find a badge, so what a widget clips or pushes out of view stays out of view.
+      const scroller = el.closest(".jp-WindowedPanel-outer");
+      const saved = [];
+      for (let a = el.parentElement; a && a !== scroller; a = a.parentElement) saved.push([a, a.scrollLeft, a.scrollTop]);
+      el.scrollIntoView({ block: "center", inline: "nearest" });
+      for (const [a, left, top] of saved) {
+        a.scrollLeft = left;
+        a.scrollTop = top;
+      }
+      const r = el.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1) return false;
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return Boolean(hit) && (hit === el || el.contains(hit));
+    },
+
+    /** Whether the badge of `name` in the n-th presence view is visible on screen. */
+    memberShown(name, n = 0) {
+      const root = document.querySelectorAll(".nbrt-presence")[n];
+      const li = root && [...root.querySelectorAll("li.nbrt-member")].find(
+        (e) => (e.getAttribute("title") || "").split("\n")[0].replace(/ \(you\)$/, "") === name,
+      );
+      return api.shown(li);
+    },
+
+    memberStatus(name, n = 0) {
+      const found = (api.members(n) || []).find((m) => m.name === name);
+      return found ? found.status : null;
+    },
+
+    /** The text of the n-th shared-cell editor (CodeMirror's document; DOM text without widgets as a fallback). */
+    editorText(n = 0) {
+      const editor = document.querySelectorAll(".nbrt-editor")[n];
+      const content = editor && editor.querySelector(".cm-content");
+      if (!content) return null;
+      const tile = content.cmTile || content.cmView;
+      const view = tile && ((tile.root && tile.root.view) || (tile.rootView && tile.rootView.view));
+      if (view && view.state) return view.state.doc.toString();
+      const copy = content.cloneNode(true);
+      copy.querySelectorAll(".cm-ySelectionCaret, .cm-placeholder, .cm-widgetBuffer").forEach((e) => e.remove());
+      return [...copy.querySelectorAll(".cm-line")].map((l) => l.textContent.replace(/\u2060/g, "")).join("\n");
+    },
+
+    editorReady(n = 0) {
+      const editor = document.querySelectorAll(".nbrt-editor")[n];
+      if (!editor || editor.classList.contains("nbrt-editor--syncing")) return false;
+      const content = editor.querySelector(".cm-content");
+      return Boolean(content) && content.getAttribute("contenteditable") === "true";
+    },
+
+    /** Names shown on remote carets in the n-th editor. */
+    remoteCarets(n = 0) {
+      const editor = document.querySelectorAll(".nbrt-editor")[n];
+      return editor ? [...editor.querySelectorAll(".cm-ySelectionInfo")].map((e) => e.textContent) : [];
+    },
+
+    badge(n = 0) {
+      const badge = document.querySelectorAll(".nbrt-notifications .nbrt-badge")[n];
+      return badge ? { text: badge.textContent, hidden: badge.hidden } : null;
+    },
+
+    toastTitles() {
+      return [...document.querySelectorAll(".nbrt-toasts .nbrt-toast-title")].map((e) => e.textContent);
+    },
+
+    /** A view's visible state (text, classes, labels; hidden subtrees elided), to compare two views of a widget. */
+    snapshot(selector, n) {
+      const root = document.querySelectorAll(selector)[n];
+      if (!root) return null;
+      const walk = (node) => {
+        if (node.nodeType === Node.TEXT_NODE) return node.textContent;
+        if (node.nodeType !== Node.ELEMENT_NODE) return "";
+        if (node.hasAttribute("hidden")) return `<${node.tagName.toLowerCase()} hidden/>`; // what nobody sees
+        const attrs = ["class", "title", "aria-label", "hidden", "disabled", "aria-expanded", "aria-busy"]
+          .map((a) => (node.hasAttribute(a) ? `${a}=${node.getAttribute(a)}` : ""))
+          .filter(Boolean)
+          .join(" ");
+        return `<${node.tagName.toLowerCase()} ${attrs}>${[...node.childNodes].map(walk).join("")}</>`;
+      };
+      return walk(root);
+    },
+  };
+  window.__nbrt = api;
+})();
