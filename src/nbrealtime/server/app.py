@@ -64,7 +64,7 @@ def build_context(config: ServerConfig, keys: ProjectKeys) -> ServerContext:
     if config.schema_file is not None:
         tables.update({table.name: table for table in schema.load_schema_file(config.schema_file)})
     storage.create_tables(database.connection, tables.values())
-    filters.register_sql_functions(database.connection)
+    database.on_connect(filters.register_sql_functions)
     hub = Hub()
     changes = ChangeFeed(tables, lambda user_id, room: is_room_member(database, user_id, room))
     hub.listeners.append(changes)

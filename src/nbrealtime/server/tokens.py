@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,9 +48,21 @@ class Claims:
 
 
 def verify_token(token: str | None, secret: str) -> Claims:
-    """Check signature, expiry and the ``role``/``exp`` claims Realtime requires; raise :class:`TokenError`."""
+    """Check signature, expiry and the ``role``/``exp`` claims Realtime requires; raise :class:`TokenError`.
+
+    Every REST request and join carries a token, and clients reuse theirs for an hour: signature checks are cached,
+    expiry is checked on every call.
+    """
     if not token:
         raise TokenError("InvalidJWTToken", "No API key or access token was given")
+    claims = _verified(token, secret)
+    if claims.exp is not None and claims.exp <= time.time():
+        raise TokenError("InvalidJWTToken", "Token has expired")
+    return claims
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> Claims:
     try:
         claims = jwt.decode(
             token,

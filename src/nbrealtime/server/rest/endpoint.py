@@ -1,7 +1,8 @@
 """The HTTP side of ``/rest/v1/{table}``: authentication, negotiation, status codes and headers.
 
 Reads run one SELECT (plus a COUNT for ``Prefer: count=…``); writes run in one ``database.transaction()`` and their
-change events are published after the commit, so a subscriber never hears of a row that could still roll back.
+change events are published after the commit, so a subscriber never hears of a row that could still roll back. Both
+run on the database thread, so a commit's fsync never stalls the event loop.
 """
 
 from __future__ import annotations
@@ -117,10 +118,13 @@ async def table_endpoint(request: Request) -> Response:
         table = _table(context, request.path_params["table"])
         shape = rest_query.representation(request.headers)
         prefer = rest_query.parse_prefer(request.headers.getlist("prefer"))
+        database = context.database
         if request.method in ("GET", "HEAD"):
-            return _read(request, context, table, claims, shape, prefer)
+            return await database.run(_read, request, context, table, claims, shape, prefer)
         body = await _body(request, context.config.limits.max_request_bytes)
-        return _write(request, context, table, claims, shape, prefer, body)
+        response, changes = await database.run(_write, request, context, table, claims, shape, prefer, body)
+        _publish(context, table, changes)  # back on the loop, in commit order (one database thread)
+        return response
     except DatabaseError as error:
         return error_response(error, anon=claims is None or claims.role == ANON, head=head)
 
@@ -185,7 +189,8 @@ def _write(
     shape: rest_query.Representation,
     prefer: rest_query.Prefer,
     body: Any,
-) -> Response:
+) -> tuple[Response, list[writes.Change]]:
+    """Run a write on the database thread; return the response and the committed changes to publish."""
     method = request.method
     params = request.query_params
     query = rest_query.parse_query(table, params, request.headers, read=False)
@@ -214,7 +219,6 @@ def _write(
         content = _json([query.project(row) for row in result.rows], shape) if representation else b""
         if shape.single and not representation:
             _json(result.rows, shape)  # .single() on a write still demands exactly one row
-    _publish(context, table, result.changes)
     total = len(result.rows) if prefer.count else None
     headers = {"Content-Range": _content_range(0, len(result.rows), total)}
     if method == "POST":
@@ -225,8 +229,8 @@ def _write(
     else:
         status = 200 if representation else 204
     if not representation:
-        return Response(status_code=status, headers=headers)
-    return Response(content, status, headers, media_type=shape.media_type)
+        return Response(status_code=status, headers=headers), result.changes
+    return Response(content, status, headers, media_type=shape.media_type), result.changes
 
 
 def _publish(context: ServerContext, table: schema.Table, changes: list[writes.Change]) -> None:

@@ -1,0 +1,332 @@
+"""Run every benchmark and print the tables: ``python bench/run.py`` (full, a few minutes) or ``--quick`` (~1 min).
+
+A full run also writes the tables into bench/README.md and the edit-latency plot into bench/latency.png
+(``--no-write`` to skip; a quick run writes only with ``--write``). Every process started here is stopped here.
+See README.md for what each number means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH), str(BENCH.parent)]  # the bench modules, and tests/postgres.py for the PostgreSQL floor
+
+import changefeed  # noqa: E402
+import edit_latency  # noqa: E402
+import fanout  # noqa: E402
+import optimistic  # noqa: E402
+import scale  # noqa: E402
+from common import bench_server, fmt_ms, fmt_ratio, machine_header, raise_fd_limit, table  # noqa: E402
+
+SECTIONS = ("latency", "fanout", "feed", "optimistic", "scale")
+RESULTS_MARK = "<!-- results: written by bench/run.py; everything below is replaced on each run -->"
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    collaborators: tuple[int, ...]
+    edits: int
+    fanout_subscribers: tuple[int, ...]
+    fanout_deliveries: int
+    acks: int
+    feed_plan: tuple[tuple[float, float], ...]
+    connections: int
+    heartbeat_seconds: float
+    late_edits: tuple[int, ...]
+    optimistic_updates: int
+    warmup: int
+
+
+QUICK = Plan(
+    "quick", (2, 10, 50), 60, (1, 10, 100), 15_000, 150, ((1.0, 3.0), (1000.0, 1.5)), 1000, 1.5, (10_000,), 2000, 10
+)
+FULL = Plan(
+    "full",
+    (2, 10, 50),
+    500,
+    (1, 10, 100),
+    100_000,
+    1000,
+    ((1.0, 20.0), (1000.0, 5.0)),
+    1000,
+    5.0,
+    (10_000, 100_000),
+    10_000,
+    25,
+)
+
+
+def _loadavg() -> str:
+    with contextlib.suppress(OSError):
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return "?"
+
+
+# ---------------------------------------------------------------------------------------------- sections
+
+
+def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
+    measured = {}
+    for n in plan.collaborators:
+        for system in edit_latency.SYSTEMS:
+            result = edit_latency.measure(system, n, plan.edits, server, warmup=plan.warmup)
+            measured[(system, n)] = result
+            s = result.summary
+            print(
+                f"  latency {system:<17} N={n:<3} p50 {fmt_ms(s.p50)} ms  p99 {fmt_ms(s.p99)} ms  lost {s.lost}",
+                flush=True,
+            )
+    results["latency"] = measured
+    rows = []
+    for n in plan.collaborators:
+        nb, peer, floor = (measured[(system, n)].summary for system in edit_latency.SYSTEMS)
+        lost = "/".join(str(measured[(system, n)].summary.lost) for system in edit_latency.SYSTEMS)
+        rows.append(
+            [
+                n,
+                f"{fmt_ms(nb.p50)} / {fmt_ms(nb.p99)}",
+                f"{fmt_ms(peer.p50)} / {fmt_ms(peer.p99)}",
+                f"{fmt_ms(floor.p50)} / {fmt_ms(floor.p99)}",
+                f"{fmt_ratio(nb.p50 / peer.p50)} / {fmt_ratio(nb.p99 / peer.p99)}",
+                f"{fmt_ratio(nb.p50 / floor.p50)} / {fmt_ratio(nb.p99 / floor.p99)}",
+                f"{nb.count}",
+                lost,
+            ]
+        )
+    out.append(
+        "### 1. Shared-cell edit latency (ms, p50 / p99)\n\n"
+        f"One writer appends one character {edit_latency.RATE:.0f}×/s ({plan.edits} edits, first "
+        f"{plan.warmup} not counted); latency from just before the writer's insert to each reader's callback. "
+        f"Writer in its own process; the N−1 readers in {edit_latency.READER_PROCESSES} processes (nbrealtime: one "
+        "`nbrealtime.connect` room = one websocket per collaborator, the rooms of a process share its background "
+        "loop); server in its own process.\n\n"
+        + table(
+            [
+                "N",
+                "nbrealtime",
+                "pycrdt-websocket (peer)",
+                "relay (floor)",
+                "nbrt ÷ peer",
+                "nbrt ÷ floor",
+                "samples",
+                "lost nbrt/peer/floor",
+            ],
+            rows,
+        )
+    )
+
+
+def run_fanout(plan: Plan, server, out: list[str], results: dict) -> None:
+    rows = []
+    for count in plan.fanout_subscribers:
+        r = fanout.measure(server, count, plan.fanout_deliveries, plan.acks)
+        print(
+            f"  fan-out S={count:<3} {r.deliveries_per_second:,.0f} deliveries/s  ack p50 {fmt_ms(r.ack.p50)} ms",
+            flush=True,
+        )
+        rows.append(
+            [count, r.messages, f"{r.deliveries_per_second:,.0f}", r.lost, fmt_ms(r.ack.p50), fmt_ms(r.ack.p99)]
+        )
+    results["fanout"] = rows
+    out.append(
+        "### 2. Broadcast fan-out (one channel)\n\n"
+        "Raw websockets speaking Phoenix serializer 1.0.0 (bench/phoenix.py; permessage-deflate on, as realtime-py "
+        f"negotiates), subscribers in {fanout.SUBSCRIBER_PROCESSES} processes. One publisher sends M broadcasts as "
+        "fast as it can; deliveries/s = M × S ÷ (last delivery − first send). Ack round trip: a second publisher "
+        "with `broadcast.ack`, one message at a time, with the S subscribers in the channel.\n\n"
+        + table(["subscribers S", "messages M", "deliveries/s", "lost", "ack p50 ms", "ack p99 ms"], rows)
+    )
+
+
+def run_feed(plan: Plan, server, out: list[str], results: dict) -> None:
+    feed = changefeed.measure_nbrealtime(server, list(plan.feed_plan))
+    note = ""
+    try:
+        floors, version = changefeed.measure_postgres(list(plan.feed_plan), trigger=plan.name == "full")
+        note = f"PostgreSQL {version}, throwaway cluster (fsync off), asyncpg {_ver('asyncpg')}."
+    except Exception as error:  # PostgreSQL missing: say so, keep the rest
+        floors = []
+        note = f"PostgreSQL floor not measured: {error}"
+    rows = []
+    by_rate: dict[float, dict[str, changefeed.FeedResult]] = {}
+    for r in [*feed, *floors]:
+        by_rate.setdefault(r.target_rate, {})[r.system] = r
+    for r in [*feed, *floors]:
+        s = r.summary
+        floor = by_rate[r.target_rate].get("PostgreSQL NOTIFY → LISTEN")
+        ratio = fmt_ratio(s.p50 / floor.summary.p50) if floor else "—"
+        rows.append(
+            [r.system, f"{r.target_rate:g}", f"{r.achieved_rate:,.0f}", s.count, fmt_ms(s.p50), fmt_ms(s.p99), ratio]
+        )
+        print(
+            f"  feed {r.system:<48} {r.target_rate:>6g}/s → {r.achieved_rate:,.0f}/s p50 {fmt_ms(s.p50)} ms", flush=True
+        )
+    results["feed"] = rows
+    out.append(
+        "### 3. Change feed: insert → subscriber callback\n\n"
+        "nbrealtime: POST `/rest/v1/bench_events` (service_role key, `return=minimal`, ≤ "
+        f"{changefeed.IN_FLIGHT} in flight) until the official realtime client's `postgres_changes` callback in "
+        f"another process. {note}\n\n"
+        + table(["system", "target /s", "achieved /s", "samples", "p50 ms", "p99 ms", "p50 ÷ NOTIFY"], rows)
+    )
+
+
+def run_optimistic(plan: Plan, out: list[str], results: dict) -> None:
+    r = optimistic.measure(plan.optimistic_updates)
+    results["optimistic"] = r
+    if r.summary is None:
+        rows = [[r.rows, "—", "—", "—", r.note]]
+    else:
+        rows = [[r.rows, r.updates, f"{r.summary.p50 * 1000:.1f}", f"{r.summary.p99 * 1000:.1f}", r.note]]
+    print(f"  optimistic {rows[0]}", flush=True)
+    out.append(
+        "### 4. Optimistic view\n\n"
+        "`OptimisticStore.apply_local(update)` then reading the row back from the view, on a store loaded with "
+        "10,000 rows (each write confirmed afterwards, untimed). The LiveTable object around it is not in the path "
+        "yet.\n\n" + table(["rows", "updates", "p50 µs", "p99 µs", "what"], rows)
+    )
+
+
+def run_scale(plan: Plan, server, out: list[str], results: dict) -> None:
+    r = scale.measure_connections(server, plan.connections, plan.heartbeat_seconds)
+    print(f"  scale {r}", flush=True)
+    joiners = []
+    for edits in plan.late_edits:
+        j = scale.measure_late_joiner(server, edits)
+        print(f"  late joiner {j}", flush=True)
+        joiners.append(j)
+    results["scale"] = (r, joiners)
+    rows = [
+        [f"server RSS per idle connection ({r.connections:,} open)", f"{r.kib_per_connection:.1f} KiB"],
+        [
+            f"… per connection with one channel joined each ({r.connections:,})",
+            f"{r.kib_per_joined_connection:.1f} KiB",
+        ],
+        [
+            f"heartbeat reply p50 / p99, {r.connections:,} idle connections held",
+            f"{fmt_ms(r.heartbeat_idle.p50)} / {fmt_ms(r.heartbeat_idle.p99)} ms ({r.heartbeat_idle.count} beats)",
+        ],
+        [
+            f"… while a room of {scale.BUSY_MEMBERS} gets {scale.BUSY_RATE:.0f} broadcasts/s",
+            f"{fmt_ms(r.heartbeat_busy.p50)} / {fmt_ms(r.heartbeat_busy.p99)} ms ({r.heartbeat_busy.count} beats)",
+        ],
+    ]
+    for j in joiners:
+        rows.append(
+            [
+                f"late joiner: `room.cell()` with {j.edits:,} edits (snapshot {j.snapshot_bytes / 1024:.0f} KiB + "
+                f"{j.tail_rows} log rows)",
+                f"{j.seconds * 1000:.0f} ms",
+            ]
+        )
+    if 100_000 not in plan.late_edits:
+        rows.append(["late joiner with 100,000 edits", "full run only"])
+    out.append(
+        "### 5. Scale\n\n"
+        "Raw protocol clients in two processes; RSS from /proc/PID/status. Late joiner: a fresh kernel process "
+        "connects (untimed), then `room.cell(name)` is timed; the history is stored as the product leaves it "
+        "(snapshot + a tail of log rows, 5 edits a row).\n\n" + table(["measure", "value"], rows)
+    )
+
+
+def _ver(name: str) -> str:
+    import importlib.metadata
+
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        return importlib.metadata.version(name)
+    return "?"
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measured = results["latency"]
+    ns = sorted({n for _, n in measured})
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    colors = {"nbrealtime": "tab:blue", "pycrdt-websocket": "tab:orange", "relay": "tab:gray"}
+    for system in edit_latency.SYSTEMS:
+        p50 = [measured[(system, n)].summary.p50 for n in ns]
+        p99 = [measured[(system, n)].summary.p99 for n in ns]
+        ax.plot(ns, p50, "o-", color=colors[system], label=f"{system} p50")
+        ax.plot(ns, p99, "s--", color=colors[system], alpha=0.6, label=f"{system} p99")
+    ax.axhline(10, color="tab:red", linestyle=":", linewidth=1, label="target: p99 < 10 ms at N = 50")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(ns, [str(n) for n in ns])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel("collaborators N (1 writer + N−1 readers)")
+    ax.set_ylabel("edit → remote callback latency (ms)")
+    ax.set_title(f"Shared-cell edit latency, 1 char at {edit_latency.RATE:.0f} edits/s, loopback")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_readme(report: str) -> None:
+    path = BENCH / "README.md"
+    text = path.read_text() if path.exists() else ""
+    head = text.split(RESULTS_MARK)[0].rstrip() if RESULTS_MARK in text else text.rstrip()
+    path.write_text(f"{head}\n\n{RESULTS_MARK}\n\n{report}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="about a minute: fewer edits, shorter phases")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections (repeatable)")
+    parser.add_argument("--write", action="store_true", help="write README.md and latency.png after a quick run")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    sections = args.only or list(SECTIONS)
+    raise_fd_limit()
+    started = time.monotonic()
+    header = [*machine_header(), f"run: {plan.name} ({', '.join(sections)}), load average at start {_loadavg()}"]
+    print("\n".join(header), flush=True)
+    out: list[str] = []
+    results: dict = {}
+    with bench_server() as server:
+        runners = {
+            "latency": lambda: run_latency(plan, server, out, results),
+            "fanout": lambda: run_fanout(plan, server, out, results),
+            "feed": lambda: run_feed(plan, server, out, results),
+            "optimistic": lambda: run_optimistic(plan, out, results),
+            "scale": lambda: run_scale(plan, server, out, results),
+        }
+        for section in SECTIONS:
+            if section in sections:
+                section_started = time.monotonic()
+                runners[section]()
+                print(f"  ({section}: {time.monotonic() - section_started:.0f} s)", flush=True)
+    elapsed = time.monotonic() - started
+    header.append(f"took {elapsed:.0f} s; load average at end {_loadavg()} (shared machine: other work may run)")
+    report = "\n".join(f"- {line}" for line in header) + "\n\n" + "\n\n".join(out)
+    print("\n" + report, flush=True)
+    write = (not args.quick or args.write) and not args.no_write
+    if write:
+        if "latency" in results:
+            plot(results, BENCH / "latency.png")
+        write_readme(report)
+        print(f"\nwrote {BENCH / 'README.md'}" + (f" and {BENCH / 'latency.png'}" if "latency" in results else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())
