@@ -10,3 +10,12 @@ unset SUPABASE_URL SUPABASE_ANON_KEY NBREALTIME_USER
 for notebook in notebooks/*.ipynb; do
   jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=120 "$notebook"
 done
+# Widget state (bundles included) would bloat the notebooks; views are rebuilt from the kernel anyway.
+python - <<'PY'
+import glob
+import nbformat
+for path in glob.glob("notebooks/*.ipynb"):
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("widgets", None)
+    nbformat.write(notebook, path)
+PY

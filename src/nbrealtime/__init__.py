@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from nbrealtime.client.connection import AckTimeout, NotConnected
+from nbrealtime.features.live_table import LiveTable, WriteHandle
 from nbrealtime.features.members import Member
 from nbrealtime.features.notifications import Notification
 from nbrealtime.features.room import Room, aconnect, connect
@@ -16,11 +17,13 @@ from nbrealtime.widgets.display import register_display
 
 __all__ = [
     "AckTimeout",
+    "LiveTable",
     "Member",
     "NotConnected",
     "Notification",
     "Room",
     "SharedCell",
+    "WriteHandle",
     "__version__",
     "aconnect",
     "connect",

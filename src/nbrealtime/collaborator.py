@@ -7,6 +7,7 @@ the room like any notebook would and then reacts:
 * ``hello`` messages are answered with ``hello back``; ``ping`` with ``pong`` carrying the same payload;
 * ``type`` messages (``{"cell": name, "text": t}``) make it type ``t`` into that shared cell, one key at a time;
 * ``notify`` messages (``{"to": who, "title": t}``) make it send that notification;
+* ``add_row`` messages (``{"collection": name, "values": row}``) make it add that row, then say ``row_added``;
 * ``leave`` makes it leave, and so does the end of its standard input (the notebook that started it is gone).
 """
 
@@ -49,6 +50,9 @@ def run(room_name: str, name: str, *, greet: bool = True) -> None:
             threading.Thread(target=type_into, args=(payload["cell"], str(payload["text"])), daemon=True).start()
         elif event == "notify" and isinstance(payload, dict):
             room.notify(payload["to"], payload["title"], payload.get("message", ""), kind=payload.get("kind", "info"))
+        elif event == "add_row" and isinstance(payload, dict):
+            room.collection(payload["collection"]).insert(payload["values"]).wait()
+            room.send("row_added", payload["values"])
         elif event == "leave":
             done.set()
 
@@ -61,7 +65,7 @@ def run(room_name: str, name: str, *, greet: bool = True) -> None:
         room.presence.update(activity="idle")
         room.send("typed", {"cell": cell_name, "text": text})
 
-    for event in ("hello", "ping", "type", "notify", "leave"):
+    for event in ("hello", "ping", "type", "notify", "add_row", "leave"):
         room.on(event, lambda payload, sender, event=event: on_message(payload, sender, event))
     room.presence.on_change(on_members)
     on_members(room.presence.members)

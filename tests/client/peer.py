@@ -4,7 +4,9 @@ Usage: ``python peer.py ROOM USER``; the backend comes from the environment as f
 Commands (one JSON object per line): ``{"do": "send", "event": E, "payload": P}``, ``{"do": "notify", "to": T,
 "title": X}``, ``{"do": "presence", "cell": C, "activity": A, "status": S}``, ``{"do": "mark_read", "id": I}``,
 ``{"do": "cell_watch", "cell": C}`` (then ``{"cell": C, "text": T}`` on every change),
-``{"do": "cell_insert", "cell": C, "index": I (-1 = end), "text": T}``, ``{"do": "close"}``.
+``{"do": "cell_insert", "cell": C, "index": I (-1 = end), "text": T}``, ``{"do": "collection_insert", "name": N,
+"values": V}``, ``{"do": "collection_watch", "name": N}`` (then ``{"rows": [...]}`` on every change),
+``{"do": "close"}``.
 Every command is answered with ``{"done": <do>}`` or ``{"error": <message>}``.
 Events: ``{"message": E, "payload": P, "sender": NAME}``, ``{"notification": TITLE, "id": I}``, ``{"members": [...]}``.
 """
@@ -54,6 +56,13 @@ def main(room_name: str, user: str) -> None:
                 cell = room.cell(command["cell"])
                 cell.on_change(lambda text, name=command["cell"]: emit({"cell": name, "text": text}))
                 emit({"cell": command["cell"], "text": cell.text})
+            elif action == "collection_insert":
+                handle = room.collection(command["name"]).insert(command["values"])
+                emit({"inserted": handle.key, "status": handle.status})
+            elif action == "collection_watch":
+                table = room.collection(command["name"])
+                table.on_change(lambda old, new, t=table: emit({"rows": t.rows}))
+                emit({"rows": table.rows, "pending": table.pending_count})
             elif action == "close":
                 room.close()
                 emit({"done": action})

@@ -30,8 +30,13 @@ class StoredIdentity:
 class IdentityStore:
     """One user name's identity on one backend."""
 
+    @staticmethod
+    def backend_folder(backend_url: str) -> str:
+        """One folder name per backend, for files kept per backend (identities, outboxes)."""
+        return hashlib.sha256(backend_url.encode()).hexdigest()[:16]
+
     def __init__(self, data_dir: Path, backend_url: str, name: str) -> None:
-        backend = hashlib.sha256(backend_url.encode()).hexdigest()[:16]
+        backend = self.backend_folder(backend_url)
         safe_name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:64] or "_"
         digest = hashlib.sha256(name.encode()).hexdigest()[:8]
         self.path = data_dir / "identities" / backend / f"{safe_name}-{digest}.json"

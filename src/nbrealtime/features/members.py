@@ -134,7 +134,7 @@ class Roster:
     def members(self, now: datetime) -> list[Member]:
         """Online, then away (by name), then offline (latest first); leavers within the grace keep their status."""
         result = []
-        for entry in self._entries.values():
+        for entry in list(self._entries.values()):  # the loop thread may add members meanwhile
             member = entry.member
             gone = entry.connections == 0 and (
                 entry.left_at is None or (now - entry.left_at).total_seconds() >= self.leave_grace

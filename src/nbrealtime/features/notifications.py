@@ -87,7 +87,7 @@ class Notifications:
     @property
     def all(self) -> list[Notification]:
         """Newest first."""
-        return sorted(self._items.values(), key=lambda n: (n.created_at, n.id), reverse=True)
+        return sorted(list(self._items.values()), key=lambda n: (n.created_at, n.id), reverse=True)
 
     @property
     def unread(self) -> list[Notification]:

@@ -29,10 +29,12 @@ from nbrealtime.client.session import AuthSession
 from nbrealtime.client.state import ConnectionState
 from nbrealtime.discovery import default_data_dir
 from nbrealtime.features.callbacks import CallbackList
+from nbrealtime.features.live_table import LiveTable
 from nbrealtime.features.members import Member, color_for
 from nbrealtime.features.notifications import BACKLOG, KINDS, Notifications
 from nbrealtime.features.presence import ACTIVITY_EVENT, Presence
 from nbrealtime.features.shared_cell import CELL_EVENT, CURSOR_EVENT, SYNC_EVENT, SharedCell
+from nbrealtime.features.table_backend import META, RowBackend, collection_backend, table_backend
 
 __all__ = ["Room", "aconnect", "connect"]
 
@@ -69,6 +71,7 @@ class Room:
         )
         self._handlers: dict[str, CallbackList[Any]] = {}
         self._cells: dict[str, SharedCell] = {}
+        self._tables: dict[tuple[str, str], LiveTable] = {}
         self._on_status: CallbackList[str] = CallbackList("status")
         self._on_pending: CallbackList[int] = CallbackList("pending")
         self._channel: SupervisedChannel | None = None
@@ -98,7 +101,11 @@ class Room:
     @property
     def pending_writes(self) -> int:
         """Writes made here that the backend has not confirmed yet (notifications, cells, live tables)."""
-        return self.notifications.pending_count + sum(cell.pending_count for cell in self._cells.values())
+        return (
+            self.notifications.pending_count
+            + sum(cell.pending_count for cell in self._cells.values())
+            + sum(table.pending_count for table in self._tables.values())
+        )
 
     def on_pending(self, callback: Callable[[int], None]) -> Callable[[int], None]:
         """Call ``callback(pending_writes)`` when that number changes."""
@@ -225,6 +232,57 @@ class Room:
             cell.request_sync()
         return cell
 
+    # ------------------------------------------------------------------ live tables
+
+    def collection(self, name: str, *, conflict: Any = "lww") -> LiveTable:
+        """Shared rows scoped to this room that need no SQL and no schema (stored in nbrealtime's own table)."""
+        if not isinstance(name, str) or not ROOM_NAME.match(name):
+            raise ValueError("a collection name is 1 to 64 letters, digits, '_', '-' or '.'")
+        backend = collection_backend(self._auth.client, self.name, name)
+        return self._open_table("collection", name, backend, conflict, {}, f"room=eq.{self.name}")
+
+    def table(
+        self,
+        name: str,
+        *,
+        filter: str | None = None,
+        key: str = "id",
+        conflict: Any = "lww",
+        versioned: bool | None = None,
+    ) -> LiveTable:
+        """Watch a table the backend already has (``filter`` like ``"owner=eq.<id>"``, one condition).
+
+        With ``version``, ``hlc`` and ``write_id`` columns (``versioned``; detected from the rows when None) stale
+        writes are detected and resolved by ``conflict``; without them the last write to arrive wins.
+        """
+        filters: dict[str, str] = {}
+        if filter:
+            column, separator, condition = filter.partition("=")
+            if not separator or "." not in condition:
+                raise ValueError(f"filter {filter!r} is not of the form column=operator.value")
+            filters[column] = condition
+        if versioned is None:
+            versioned = self._run(self._has_version_columns(name), 30)
+        backend = table_backend(self._auth.client, name, key, versioned=versioned)
+        return self._open_table("table", name, backend, conflict, filters, filter)
+
+    async def _has_version_columns(self, name: str) -> bool:
+        sample = await self._auth.client.table(name).select("*").limit(1).execute()
+        return bool(sample.data) and all(column in sample.data[0] for column in META)
+
+    def _open_table(self, kind: str, name: str, backend: RowBackend, conflict: Any, filters: dict[str, str],
+                    realtime_filter: str | None) -> LiveTable:  # fmt: skip
+        existing = self._tables.get((kind, name))
+        if existing is not None:
+            return existing
+        data_dir = self.backend.data_dir or default_data_dir()
+        outbox = data_dir / "outbox" / IdentityStore.backend_folder(self.backend.url) / self.me.id
+        live = LiveTable(self, name, backend, conflict=conflict, filters=filters,
+                         outbox_path=outbox / f"{self.name}--{kind}--{name}.sqlite3")  # fmt: skip
+        self._run(live.open(f"nbrt:{self.name}:{kind}:{name}", realtime_filter), 60)
+        self._tables[(kind, name)] = live
+        return live
+
     # CellBackend: what shared cells use of the room
 
     @property
@@ -241,7 +299,8 @@ class Room:
             with contextlib.suppress(NotConnected):
                 await channel.post(event, envelope(self.me.id, payload))
 
-    def table(self, name: str) -> Any:
+    def rest(self, name: str) -> Any:
+        """A query builder for one backend table (the official client's ``table()``)."""
         return self._auth.client.table(name)
 
     def run_soon(self, coroutine: Coroutine[Any, Any, None]) -> None:
@@ -274,6 +333,8 @@ class Room:
         await self.notifications.flush()
         for cell in self._cells.values():
             await cell.flush()
+        for table in self._tables.values():
+            await table.close()
         try:
             await self._touch_membership()
         except Exception as error:

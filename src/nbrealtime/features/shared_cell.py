@@ -48,7 +48,7 @@ class CellBackend(Protocol):
 
     def broadcast(self, event: str, payload: dict[str, Any]) -> None: ...
 
-    def table(self, name: str) -> Any: ...
+    def rest(self, name: str) -> Any: ...
 
     def run_soon(self, coroutine: Awaitable[None]) -> None: ...
 
@@ -184,7 +184,7 @@ class SharedCell:
 
     async def load(self) -> None:
         """Snapshot + log tail from the backend (a late joiner, a restarted kernel)."""
-        table = self._backend.table
+        table = self._backend.rest
         await (
             table("nbrt_cells")
             .upsert({"room": self.room, "name": self.name, "language": self.language}, ignore_duplicates=True)
@@ -205,7 +205,7 @@ class SharedCell:
 
     async def catch_up(self) -> None:
         """Apply log rows written since the last one seen (after a reconnect: what was persisted meanwhile)."""
-        table = self._backend.table
+        table = self._backend.rest
         while True:
             page = (
                 await table("nbrt_cell_updates")
@@ -305,7 +305,7 @@ class SharedCell:
         merged = merge_updates(*batch)
         try:
             await (
-                self._backend.table("nbrt_cell_updates")
+                self._backend.rest("nbrt_cell_updates")
                 .insert({"room": self.room, "cell": self.name, "data": _b64(merged)}, returning="minimal")
                 .execute()
             )
@@ -321,7 +321,7 @@ class SharedCell:
 
     async def compact(self) -> None:
         """Fold the log into the snapshot: snapshot covers every row up to the newest seq, then those rows go."""
-        table = self._backend.table
+        table = self._backend.rest
         newest = (
             await table("nbrt_cell_updates")
             .select("seq")

@@ -11,16 +11,19 @@ from typing import Any
 
 import ipywidgets
 
+from nbrealtime.features.live_table import LiveTable
 from nbrealtime.features.notifications import Notifications
 from nbrealtime.features.presence import Presence
 from nbrealtime.features.room import Room
 from nbrealtime.features.shared_cell import SharedCell
+from nbrealtime.widgets.conflicts import ConflictPanel
 from nbrealtime.widgets.editor import SharedCellEditor
 from nbrealtime.widgets.notifications import NotificationsWidget
 from nbrealtime.widgets.presence import PresenceWidget
 from nbrealtime.widgets.sync import SyncIndicator
+from nbrealtime.widgets.table import LiveTableWidget
 
-__all__ = ["RoomPanel", "panel", "register_display", "widget_for"]
+__all__ = ["LiveTablePanel", "RoomPanel", "panel", "register_display", "widget_for"]
 
 _widgets: weakref.WeakKeyDictionary[Any, ipywidgets.DOMWidget] = weakref.WeakKeyDictionary()
 
@@ -32,6 +35,8 @@ def _build(obj: Any) -> ipywidgets.DOMWidget:
         return PresenceWidget(obj)
     if isinstance(obj, Notifications):
         return NotificationsWidget(obj)
+    if isinstance(obj, LiveTable):
+        return LiveTablePanel(obj)
     if isinstance(obj, SharedCell):
         room = obj.room_object
         return SharedCellEditor(obj, room.me.name, room.me.color)
@@ -63,6 +68,19 @@ class RoomPanel(ipywidgets.VBox):
         return f"<RoomPanel {self._room_name!r}>"
 
 
+class LiveTablePanel(ipywidgets.VBox):
+    """A live table with its conflict panel (shown only while there are conflicts to settle)."""
+
+    def __init__(self, table: LiveTable) -> None:
+        self.table_view = LiveTableWidget(table)
+        self.conflict_view = ConflictPanel(table)
+        super().__init__([self.table_view, self.conflict_view])
+        self._name = table.name
+
+    def __repr__(self) -> str:
+        return f"<LiveTablePanel {self._name!r}>"
+
+
 def panel(room: Room) -> RoomPanel:
     return RoomPanel(room)
 
@@ -83,5 +101,5 @@ def register_display() -> None:
     if shell is None:
         return
     formatter = shell.display_formatter.mimebundle_formatter
-    for cls in (Room, Presence, Notifications, SharedCell):
+    for cls in (Room, Presence, Notifications, SharedCell, LiveTable):
         formatter.for_type(cls, _mimebundle)
