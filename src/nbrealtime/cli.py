@@ -18,7 +18,7 @@ DEFAULT_PORT = 54321
 def _serve(args: argparse.Namespace) -> int:
     from nbrealtime.schema import SchemaError
     from nbrealtime.server.config import Limits, ServerConfig
-    from nbrealtime.server.process import AlreadyRunning, RemoteBindRefused, serve
+    from nbrealtime.server.process import CannotServe, serve
 
     limits = Limits(
         max_payload_bytes=args.max_payload_kb * 1024,
@@ -31,11 +31,8 @@ def _serve(args: argparse.Namespace) -> int:
     )
     try:
         serve(config, allow_remote=args.allow_remote)
-    except (AlreadyRunning, RemoteBindRefused, SchemaError) as error:
+    except (CannotServe, SchemaError) as error:
         print(f"nbrealtime serve: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"nbrealtime serve: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 1
     return 0
 

@@ -93,7 +93,9 @@ def start_server(
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path = data_dir / LOG_FILE
     command = [sys.executable, "-m", "nbrealtime", "serve", "--data-dir", str(data_dir), *args]
-    with open(log_path, "ab") as log:
+    # The server prints its keys: its log is as private as the key file.
+    with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
+        os.chmod(log_path, 0o600)
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,

@@ -450,12 +450,6 @@ def test_key_discovery_database_and_identity_files_are_private(server: ServerPro
         room.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server.log is created with the umask (0644) and holds the anon and service_role keys (serve prints "
-    "them on start); with a pre-existing, group/world-readable --data-dir anyone on the machine can read the "
-    "service key from it",
-)
 def test_server_log_holding_the_keys_is_private(tmp_path: Path) -> None:
     data_dir = tmp_path / "shared"
     data_dir.mkdir(mode=0o755)

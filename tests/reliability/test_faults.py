@@ -294,11 +294,6 @@ def test_data_dir_under_a_file_fails_without_a_traceback(tmp_path: Path) -> None
     assert blocker.read_text() == "a file, not a directory"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli._serve reports every OSError as a bind failure: a data dir that is a file prints "
-    "'nbrealtime serve: cannot listen on 127.0.0.1:0: File exists' (and 'Not a directory' below a file)",
-)
 def test_data_dir_that_is_a_file_is_named_in_the_error(tmp_path: Path) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
@@ -306,11 +301,6 @@ def test_data_dir_that_is_a_file_is_named_in_the_error(tmp_path: Path) -> None:
     assert "cannot listen" not in result.stderr and str(blocker) in result.stderr, result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a database path that cannot be opened (nbrealtime.sqlite3 is a directory) ends `serve` with an "
-    "uncaught sqlite3.OperationalError traceback ('unable to open database file') instead of a one-line error",
-)
 def test_unopenable_database_is_a_clear_error(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     (data_dir / "nbrealtime.sqlite3").mkdir(parents=True)
@@ -374,12 +364,6 @@ def test_disk_full_mid_run_loses_nothing_and_recovers(server: ServerProcess) -> 
         connection.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a write the database cannot commit (disk full → sqlite3.OperationalError 'disk I/O error' at COMMIT) "
-    "escapes table_endpoint, which only catches DatabaseError: the client gets Starlette's text/plain "
-    "'Internal Server Error' instead of PostgREST error JSON, and the server log gets a traceback",
-)
 def test_disk_full_write_answers_error_json(server: ServerProcess) -> None:
     mark = log_mark(server)
     with _service(server) as client, DiskFull(server):
@@ -446,13 +430,6 @@ def test_frozen_slow_consumer_is_given_up_and_others_are_unharmed(server: Server
     bystander.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a frozen (SIGSTOPped) client whose socket buffers are full is flagged 'closing a realtime connection "
-    "that does not read its messages' but never disconnected: Connection.close() only queues the close behind a "
-    "writer blocked in send(), the reader waits in receive(), and uvicorn's keepalive close also waits for the "
-    "buffer to drain — the member and its presence stay until the process is thawed (still present 75 s later)",
-)
 def test_frozen_slow_consumer_leaves_presence(server: ServerProcess, env, peers) -> None:
     bob = Peer("slow", "bob", env)
     peers.append(bob)

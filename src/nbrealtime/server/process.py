@@ -7,6 +7,7 @@ import ipaddress
 import os
 import signal
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -18,14 +19,18 @@ from nbrealtime.server.app import create_app
 from nbrealtime.server.config import ServerConfig
 from nbrealtime.server.keys import load_or_create_keys
 
-__all__ = ["AlreadyRunning", "RemoteBindRefused", "serve"]
+__all__ = ["AlreadyRunning", "CannotServe", "RemoteBindRefused", "serve"]
 
 
-class AlreadyRunning(RuntimeError):
+class CannotServe(RuntimeError):
+    """The server cannot start; the message names what is wrong (data dir, database, address)."""
+
+
+class AlreadyRunning(CannotServe):
     """Another server holds this data dir."""
 
 
-class RemoteBindRefused(RuntimeError):
+class RemoteBindRefused(CannotServe):
     """Binding a non-loopback address was not explicitly allowed."""
 
 
@@ -86,12 +91,21 @@ def serve(config: ServerConfig, *, allow_remote: bool = False, out: IO[str] = sy
             f"WARNING: listening on {config.host}: anyone who can reach it may try your keys.",
             file=sys.stderr,
         )
-    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = _lock_data_dir(config.data_dir)
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = _lock_data_dir(config.data_dir)
+    except OSError as error:
+        raise CannotServe(f"cannot use {config.data_dir} as the data dir: {error.strerror}") from None
     try:
         keys = load_or_create_keys(config.data_dir)
-        app = create_app(config, keys)
-        sock = _bind(config.host, config.port)
+        try:
+            app = create_app(config, keys)
+        except (sqlite3.Error, OSError) as error:
+            raise CannotServe(f"cannot open the database {config.database_path}: {error}") from None
+        try:
+            sock = _bind(config.host, config.port)
+        except OSError as error:
+            raise CannotServe(f"cannot listen on {config.host}:{config.port}: {error.strerror}") from None
         host, port = sock.getsockname()[:2]
         url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
         info = DiscoveryInfo(url, keys.anon_key, keys.service_role_key, os.getpid())

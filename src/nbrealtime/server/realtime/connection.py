@@ -80,6 +80,8 @@ class Connection:
         self._recent: deque[float] = deque()
         self._presence_calls: dict[str, deque[float]] = {}
         self._closing: tuple[int, str] | None = None
+        self._abandoned = False
+        self._tasks: tuple[asyncio.Task[Any] | None, ...] = ()
 
     # ------------------------------------------------------------------ sending
 
@@ -90,8 +92,9 @@ class Connection:
         if self._closing is not None:
             return
         if len(self._outbox) >= SEND_QUEUE_LIMIT:
-            log.warning("closing a realtime connection that does not read its messages")
+            log.warning("dropping a realtime connection that does not read its messages")
             self.close(CLOSE_TRY_AGAIN_LATER, "slow consumer: too many unsent messages")
+            self._abandon()
             return
         self._outbox.append(data)
         self._wake_writer.set()
@@ -121,6 +124,7 @@ class Connection:
 
     async def run(self) -> None:
         writer = asyncio.create_task(self._write())
+        self._tasks = (asyncio.current_task(), writer)
         try:
             while self._closing is None:
                 message = await self.websocket.receive()
@@ -133,14 +137,28 @@ class Connection:
                     self.handle(data)
         except WebSocketDisconnect:
             pass
+        except asyncio.CancelledError:
+            if not self._abandoned:
+                raise
         finally:
-            for member in list(self.channels.values()):
-                self.services.hub.leave(member)
-            self.channels.clear()
+            self._leave_all()
             self.close(1000, "")
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(writer, timeout=5)
             writer.cancel()
+
+    def _leave_all(self) -> None:
+        for member in list(self.channels.values()):
+            self.services.hub.leave(member)
+        self.channels.clear()
+
+    def _abandon(self) -> None:
+        """A client that reads nothing (frozen, or gone without a FIN) cannot even take a close frame: stop reading
+        and writing for it now, so its channels and presence are released without waiting for TCP keepalive."""
+        self._abandoned = True
+        for task in self._tasks:
+            if task is not None and not task.done():
+                task.cancel()
 
     def handle(self, data: str | bytes) -> None:
         """Handle one incoming frame."""

@@ -8,6 +8,7 @@ run on the database thread, so a commit's fsync never stalls the event loop.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -127,6 +128,10 @@ async def table_endpoint(request: Request) -> Response:
         return response
     except DatabaseError as error:
         return error_response(error, anon=claims is None or claims.role == ANON, head=head)
+    except sqlite3.Error as error:  # the storage itself failed (disk full, I/O error): nothing was committed
+        logger.error("the database failed a %s on %s: %s", request.method, request.path_params["table"], error)
+        failure = RestError(503, "58030", f"the database could not complete the request: {error}")
+        return error_response(failure, anon=claims is None or claims.role == ANON, head=head)
 
 
 async def rpc_endpoint(request: Request) -> Response:
