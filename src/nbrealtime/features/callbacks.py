@@ -3,10 +3,14 @@
 Callbacks do not run on the background loop itself: a callback that calls the blocking API (``room.send`` from inside
 ``room.on(...)`` is the natural thing to write) would otherwise deadlock the loop it waits on. One thread per
 process keeps the order in which events arrived.
+
+Each callback runs in the context (``contextvars``) that was current when it was registered: in a Jupyter kernel
+that carries the parent message of the registering cell, so what a callback prints appears under that cell.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -18,7 +22,7 @@ __all__ = ["CallbackList"]
 T = TypeVar("T")
 log = logging.getLogger("nbrealtime.callbacks")
 
-_Job = tuple[str, list[Callable[..., None]], tuple[Any, ...]]
+_Job = tuple[str, list[tuple[Callable[..., None], contextvars.Context]], tuple[Any, ...]]
 _jobs: queue.Queue[_Job] = queue.Queue()
 _thread: threading.Thread | None = None
 _thread_lock = threading.Lock()
@@ -27,9 +31,9 @@ _thread_lock = threading.Lock()
 def _run() -> None:
     while True:
         what, callbacks, args = _jobs.get()
-        for callback in callbacks:
+        for callback, context in callbacks:
             try:
-                callback(*args)
+                context.copy().run(callback, *args)
             except Exception:
                 log.exception("a %s callback raised; the subscription goes on", what)
 
@@ -46,14 +50,14 @@ def _submit(job: _Job) -> None:
 class CallbackList(Generic[T]):
     def __init__(self, what: str) -> None:
         self.what = what
-        self._callbacks: list[Callable[..., None]] = []
+        self._callbacks: list[tuple[Callable[..., None], contextvars.Context]] = []
 
     def add(self, callback: Callable[..., None]) -> Callable[..., None]:
-        self._callbacks.append(callback)
+        self._callbacks.append((callback, contextvars.copy_context()))
         return callback
 
     def remove(self, callback: Callable[..., None]) -> None:
-        self._callbacks.remove(callback)
+        self._callbacks = [(known, context) for known, context in self._callbacks if known is not callback]
 
     def __len__(self) -> int:
         return len(self._callbacks)

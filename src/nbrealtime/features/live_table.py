@@ -68,6 +68,11 @@ class WriteHandle:
     def key(self) -> Any:
         return self._write.key
 
+    @property
+    def stamp(self) -> Timestamp:
+        """The write's hybrid-logical-clock stamp: what last-writer-wins compares."""
+        return self._write.stamp
+
     def wait(self, timeout: float = 30.0) -> str:
         """Block until the server has settled the write; return its status (raises TimeoutError)."""
         if not self._settled.wait(timeout):

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import difflib
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
 from pycrdt import Doc, Subscription, Text, TransactionEvent, merge_updates
@@ -91,6 +92,16 @@ class SharedCell:
 
     def __str__(self) -> str:
         return self.text
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[SharedCell]:
+        """Edits in the block form one change, and positions read in it stay valid: remote edits wait until it ends.
+
+        ``with cell.transaction(): cell.delete(cell.text.index("old"), 3)`` is safe even while others type.
+        """
+        with self._lock, self._doc.transaction():
+            yield self
+        self._settle()
 
     def insert(self, index: int, text: str) -> None:
         with self._lock:
