@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import nbrealtime
 from nbrealtime.launcher import ServerProcess, start_server
+from tests.client.support import Peer
 
 
 @pytest.fixture
@@ -48,3 +50,32 @@ async def client_factory(server: ServerProcess):
     yield _create
     for client in created:
         await client.realtime.close()
+
+
+@pytest.fixture
+def env(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point this process and its peers at the test server through its discovery file, as a notebook would be."""
+    variables = {"NBREALTIME_DATA_DIR": str(server.data_dir)}
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SUPABASE_URL", raising=False)
+    monkeypatch.delenv("SUPABASE_ANON_KEY", raising=False)
+    return variables
+
+
+@pytest.fixture
+def peers() -> Iterator[list[Peer]]:
+    """Second kernels (subprocesses) started by a test; killed afterwards."""
+    started: list[Peer] = []
+    yield started
+    for peer in started:
+        peer.kill()
+
+
+@pytest.fixture
+def rooms() -> Iterator[list[nbrealtime.Room]]:
+    """Rooms opened by a test; closed afterwards."""
+    opened: list[nbrealtime.Room] = []
+    yield opened
+    for room in opened:
+        room.close()

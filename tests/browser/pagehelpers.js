@@ -172,6 +172,71 @@
       return [...document.querySelectorAll(".nbrt-toasts .nbrt-toast-title")].map((e) => e.textContent);
     },
 
+    /** The model id of the code cell at `index` (notebook order), or null. */
+    cellIdAt(index) {
+      const p = api.panel();
+      const cell = p && p.content.widgets[index];
+      return cell ? cell.model.id : null;
+    },
+
+    /** The rows of the n-th live-table view as shown: [{key, cells: {column: text}, status, chip, error, buttons}]. */
+    tableRows(n = 0) {
+      const table = document.querySelectorAll(".nbrt-table")[n];
+      if (!table) return null;
+      const columns = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
+      return [...table.querySelectorAll("tbody tr.nbrt-row")].map((tr) => {
+        const tds = [...tr.children];
+        const cells = {};
+        columns.forEach((c, i) => {
+          if (!tds[i] || tds[i].classList.contains("nbrt-row-status")) return;
+          const box = tds[i].querySelector("input[type=checkbox]");
+          cells[c] = box ? String(box.checked) : tds[i].textContent;
+        });
+        const status = [...tr.classList].find((c) => c.startsWith("nbrt-row--"));
+        const chip = tr.querySelector(".nbrt-chip");
+        const error = tr.querySelector(".nbrt-row-error");
+        return {
+          key: (tr.querySelector(".nbrt-cell--key") || {}).textContent,
+          cells,
+          status: status ? status.slice("nbrt-row--".length) : null,
+          busy: tr.getAttribute("aria-busy") === "true",
+          chip: chip ? chip.textContent : null,
+          error: error ? error.textContent : null,
+          buttons: [...tr.querySelectorAll("button.nbrt-button")].map((b) => b.textContent),
+        };
+      });
+    },
+
+    /** The 1-based position of `column` in the n-th live table's header (for `td:nth-child`), or 0. */
+    tableColumn(column, n = 0) {
+      const table = document.querySelectorAll(".nbrt-table")[n];
+      return table ? [...table.querySelectorAll("thead th")].findIndex((th) => th.textContent === column) + 1 : 0;
+    },
+
+    /** Start recording every row of the n-th live table that is shown with the `nbrt-flash` highlight (a row is
+     * redrawn as a new element, so both added nodes and class changes count). Read with `flashes()`. */
+    watchFlashes(n = 0) {
+      const table = document.querySelectorAll(".nbrt-table")[n];
+      const seen = (window.__nbrtFlashes = []);
+      const note = (tr) => {
+        if (tr.nodeType === Node.ELEMENT_NODE && tr.matches("tr.nbrt-flash") && tr.isConnected) {
+          seen.push({ key: (tr.querySelector(".nbrt-cell--key") || {}).textContent, text: tr.textContent });
+        }
+      };
+      const observer = new MutationObserver((records) => {
+        for (const r of records) {
+          if (r.type === "attributes") note(r.target);
+          else r.addedNodes.forEach(note);
+        }
+      });
+      observer.observe(table, { subtree: true, childList: true, attributes: true, attributeFilter: ["class"] });
+      return Boolean(table);
+    },
+
+    flashes() {
+      return window.__nbrtFlashes || [];
+    },
+
     /** A view's visible state (text, classes, labels; hidden subtrees elided), to compare two views of a widget. */
     snapshot(selector, n) {
       const root = document.querySelectorAll(selector)[n];

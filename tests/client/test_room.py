@@ -2,40 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 import nbrealtime
 from nbrealtime.launcher import ServerProcess
 from tests.client.support import Events, Peer, until_members
-
-
-@pytest.fixture
-def env(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Point this process and its peers at the test server through its discovery file, as a notebook would be."""
-    variables = {"NBREALTIME_DATA_DIR": str(server.data_dir)}
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("SUPABASE_URL", raising=False)
-    monkeypatch.delenv("SUPABASE_ANON_KEY", raising=False)
-    return variables
-
-
-@pytest.fixture
-def peers(env: dict[str, str]) -> Iterator[list[Peer]]:
-    started: list[Peer] = []
-    yield started
-    for peer in started:
-        peer.kill()
-
-
-@pytest.fixture
-def rooms(env: dict[str, str]) -> Iterator[list[nbrealtime.Room]]:
-    opened: list[nbrealtime.Room] = []
-    yield opened
-    for room in opened:
-        room.close()
 
 
 def test_messages_both_ways_with_sender(rooms, peers, env) -> None:

@@ -9,7 +9,6 @@ import pytest
 import nbrealtime
 from nbrealtime.launcher import ServerProcess
 from tests.client.support import Events, Peer
-from tests.client.test_room import env, peers, rooms  # noqa: F401 - shared fixtures
 
 WAIT = 20.0
 
@@ -24,7 +23,7 @@ def until_rows(table, predicate, what: str, timeout: float = WAIT) -> list[dict]
 
 
 @pytest.fixture
-def pair(env) -> Iterator[tuple[nbrealtime.Room, nbrealtime.Room]]:  # noqa: F811
+def pair(env) -> Iterator[tuple[nbrealtime.Room, nbrealtime.Room]]:
     alice, bob = nbrealtime.connect("tables", user="alice"), nbrealtime.connect("tables", user="bob")
     yield alice, bob
     alice.close()
@@ -108,7 +107,7 @@ def test_manual_conflicts_wait_in_the_list_until_resolved(pair) -> None:
         assert table.conflicts == []
 
 
-def test_writes_survive_a_dead_server_and_a_killed_kernel(server: ServerProcess, peers, env) -> None:  # noqa: F811
+def test_writes_survive_a_dead_server_and_a_killed_kernel(server: ServerProcess, peers, env) -> None:
     writer = Peer("tables", "writer", env)
     peers.append(writer)
     writer.do("collection_watch", name="queue")

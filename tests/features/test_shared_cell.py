@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 import nbrealtime
 from nbrealtime.launcher import ServerProcess
 from tests.client.support import Events, Peer
-from tests.client.test_room import env, peers, rooms  # noqa: F401 - shared fixtures
 
 CONVERGE = 30.0
 
@@ -44,14 +43,14 @@ def until_text(cell: nbrealtime.SharedCell, predicate, timeout: float = CONVERGE
 
 
 @pytest.fixture
-def trio(env) -> Iterator[list[nbrealtime.Room]]:  # noqa: F811
+def trio(env) -> Iterator[list[nbrealtime.Room]]:
     opened = [nbrealtime.connect("cells", user=name) for name in ("ann", "ben", "cy")]
     yield opened
     for room in opened:
         room.close()
 
 
-def test_two_kernels_type_at_once_and_neither_loses_a_character(rooms, peers, env) -> None:  # noqa: F811
+def test_two_kernels_type_at_once_and_neither_loses_a_character(rooms, peers, env) -> None:
     alice = nbrealtime.connect("cells", user="alice")
     rooms.append(alice)
     cell = alice.cell("notes")
@@ -112,7 +111,7 @@ def test_random_concurrent_edits_from_three_kernels_converge(trio, seed: int, op
     assert not any(token in text for token in deleted)
 
 
-def test_everything_typed_survives_a_full_restart(server: ServerProcess, env) -> None:  # noqa: F811
+def test_everything_typed_survives_a_full_restart(server: ServerProcess, env) -> None:
     room = nbrealtime.connect("cells", user="ann")
     cell = room.cell("persist", language="markdown")
     for n in range(50):
