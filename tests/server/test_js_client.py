@@ -370,3 +370,15 @@ async def test_js_anonymous_sign_in_then_join_with_user_token(server: ServerProc
     assert forged["join_carried_forged_token"] is True
     assert forged["status"] == "CHANNEL_ERROR", "a join whose access_token has a bad signature must be refused"
     assert "signature" in forged["error"].lower()
+
+
+async def test_js_data_api_and_postgres_changes_respect_room_policies(server: ServerProcess) -> None:
+    run = await run_node("table_changes.js", server, "js-table-room")
+    events = [line["payload"] for line in run.lines if line["type"] == "event"]
+    assert [event["eventType"] for event in events] == ["INSERT", "UPDATE", "DELETE"]
+    assert events[0]["new"]["data"] == {"title": "hi"} and events[0]["table"] == "nbrt_collection_rows"
+    assert events[1]["new"]["data"] == {"title": "bye"} and events[1]["old"]["data"] == {"title": "hi"}
+    assert events[2]["old"]["id"] == "a" and events[2]["new"] == {}
+    assert run.one("selected") == {"type": "selected", "count": 1, "titles": ["bye"]}
+    assert run.one("outsider_read")["rows"] == 0, "RLS: a non-member reads none of the room's rows"
+    assert run.one("outsider_events")["count"] == 0, "and receives none of its change events"
