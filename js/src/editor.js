@@ -178,6 +178,8 @@ const jpTheme = EditorView.theme({
     opacity: "0.95",
     pointerEvents: "none",
   },
+  // On the first line a label above the caret would be cut off by the editor's top edge: put it below instead.
+  ".cm-content > .cm-line:first-child .cm-ySelectionInfo": { top: "100%", borderRadius: "0 3px 3px 3px" },
   ".cm-ySelectionCaret:hover > .cm-ySelectionInfo": { opacity: "0.25" },
 });
 

@@ -43,7 +43,7 @@ export default {
     const list = h("ul", { class: "nbrt-notif-list", role: "list" });
     const panel = h(
       "div",
-      { class: "nbrt-panel", role: "dialog", "aria-label": "Notifications", hidden: true },
+      { class: "nbrt-panel", role: "dialog", "aria-label": "Notifications", hidden: true, tabindex: "-1" },
       h("div", { class: "nbrt-panel-header" }, h("span", { class: "nbrt-panel-title", text: "Notifications" }), markAll),
       list,
     );
@@ -99,7 +99,11 @@ export default {
     const drawList = () => {
       const now = Date.now();
       const all = items();
+      // Redrawing removes the focused button (e.g. the mark-read just clicked): keep the focus in the drop-down, so
+      // Tab and Escape still work from there instead of from <body>.
+      const hadFocus = list.contains(document.activeElement);
       replace(list, all.length ? all.map((n) => row(n, now)) : h("li", { class: "nbrt-empty", text: "No notifications" }));
+      if (hadFocus && !root.contains(document.activeElement)) panel.focus({ preventScroll: true });
     };
 
     /** @type {Set<string>} */
@@ -137,10 +141,18 @@ export default {
     d.dom(document, "pointerdown", (e) => {
       if (!panel.hidden && e.target instanceof Node && !root.contains(e.target)) setOpen(false);
     });
-    root.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && !panel.hidden) {
-        setOpen(false);
-        bell.focus();
+    const closeOnEscape = (/** @type {KeyboardEvent} */ e) => {
+      if (e.key !== "Escape" || panel.hidden) return;
+      setOpen(false);
+      bell.focus();
+    };
+    root.addEventListener("keydown", closeOnEscape);
+    // Focus that fell to <body> (a clicked button was redrawn away, or a click on blank space) still closes an open
+    // drop-down with Escape; focus elsewhere (a notebook cell) keeps Escape for its owner.
+    d.dom(document, "keydown", (e) => {
+      const target = /** @type {KeyboardEvent} */ (e).target;
+      if (target === document.body || target === document.documentElement || target === document) {
+        closeOnEscape(/** @type {KeyboardEvent} */ (e));
       }
     });
 

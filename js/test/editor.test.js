@@ -216,6 +216,25 @@ describe("editor", () => {
     expect(a.el.querySelector(".cm-ySelection").textContent).toBe("world");
   });
 
+  it("puts a remote caret's name below the caret on the first line (above it would be cut off)", () => {
+    const kernel = new FakeKernel("first line\nsecond line");
+    const ma = kernel.model("Ada", "#e91e63");
+    const a = mount(editor, ma);
+    kernel.flush();
+    const pos = (i) => Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(kernel.doc.getText("source"), i));
+    ma.set("cursors", [
+      { client_id: 9, name: "Bob", color: "#3f51b5", anchor: pos(3), head: pos(3) },
+      { client_id: 10, name: "Cy", color: "#4caf50", anchor: pos(14), head: pos(14) },
+    ]);
+    const label = (name) =>
+      [...a.el.querySelectorAll(".cm-ySelectionInfo")].find((e) => e.textContent === name) ?? null;
+    const [bob, cy] = [label("Bob"), label("Cy")];
+    expect(bob.closest(".cm-line")).toBe(viewOf(a.el).contentDOM.querySelector(".cm-line"));
+    expect(cy.closest(".cm-line")).not.toBe(bob.closest(".cm-line"));
+    expect(getComputedStyle(bob).top).toBe("100%");
+    expect(getComputedStyle(cy).top).toBe("-1.45em");
+  });
+
   it("keeps remote names and colours as data (XSS)", () => {
     const kernel = new FakeKernel("hello");
     const ma = kernel.model("Ada", "#e91e63");

@@ -40,6 +40,18 @@ describe("lib", () => {
     expect(initials("Élodie Ünal")).toBe("ÉÜ");
   });
 
+  it("initials skip punctuation and symbols (first letter or digit of a word, else ?)", () => {
+    expect(initials("<img src=x onerror=window.__pwned=1>")).toBe("IP");
+    expect(initials("<img src=x>")).toBe("IS");
+    expect(initials("(bob)")).toBe("B");
+    expect(initials("«Ada» ~Lovelace")).toBe("AL");
+    expect(initials("#1 fan")).toBe("1F");
+    expect(initials("!!! ???")).toBe("?");
+    expect(initials("🙂")).toBe("?");
+    expect(initials("<>")).toBe("?");
+    expect(initials("E\u0301mile")).toBe("E\u0301"); // a combining accent stays with its letter
+  });
+
   it("relative time", () => {
     const now = Date.parse("2025-01-01T12:00:00Z");
     const ago = (s) => new Date(now - s * 1000).toISOString();

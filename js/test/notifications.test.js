@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import notifications from "../src/notifications.js";
 import { FakeModel, injected, mount, XSS } from "./fake-model.js";
@@ -53,6 +55,48 @@ describe("notifications", () => {
     // Escape closes
     el.querySelector(".nbrt-notifications").dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
     expect(el.querySelector(".nbrt-panel").hidden).toBe(true);
+  });
+
+  it("Escape still closes the drop-down after a mark-read redraw took the focused button away", () => {
+    const a = note({ title: "First" });
+    const model = new FakeModel({ notifications: [a], unread_count: 1 });
+    const { el } = mount(notifications, model);
+    const bell = el.querySelector(".nbrt-bell");
+    const panel = el.querySelector(".nbrt-panel");
+    bell.click();
+    const mark = el.querySelector(".nbrt-mark-read");
+    mark.focus();
+    mark.click();
+    model.set("notifications", [{ ...a, pending: true }]); // the kernel's answer redraws the list
+    expect(mark.isConnected).toBe(false);
+    expect(panel.contains(document.activeElement)).toBe(true); // focus stays in the drop-down
+    document.activeElement.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(panel.hidden).toBe(true);
+    expect(document.activeElement).toBe(bell);
+  });
+
+  it("Escape with the focus on <body> closes an open drop-down; Escape elsewhere is left alone", () => {
+    const model = new FakeModel({ notifications: [note()], unread_count: 1 });
+    const { el } = mount(notifications, model);
+    const outside = document.createElement("textarea");
+    document.body.append(outside);
+    const panel = el.querySelector(".nbrt-panel");
+    el.querySelector(".nbrt-bell").click();
+    outside.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(panel.hidden).toBe(false); // a cell editor's Escape is not ours
+    document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(panel.hidden).toBe(true);
+    document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(panel.hidden).toBe(true); // closed stays closed
+  });
+
+  it("leaves room below the open drop-down for its shadow (output areas clip)", () => {
+    const css = readFileSync(join(import.meta.dirname, "..", "src", "styles", "notifications.css"), "utf8");
+    const rule = /\.nbrt-panel \{([^}]*)\}/.exec(css)[1];
+    const margin = /margin:\s*(\d+)px\s+(\d+)px\s+(\d+)px/.exec(rule);
+    expect(margin).not.toBeNull();
+    expect(Number(margin[3])).toBeGreaterThanOrEqual(10); // --nbrt-shadow: 0 2px 8px
+    expect(Number(margin[2])).toBeGreaterThanOrEqual(8);
   });
 
   it("updates live; pending reads are marked", () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import table from "../src/table.js";
 import { FakeModel, injected, mount, XSS } from "./fake-model.js";
@@ -173,6 +175,17 @@ describe("table", () => {
     dbl(cell(el, 0, 1));
     expect(cell(el, 0, 1).querySelector("input").value).toBe(XSS);
     expect(injected()).toBe(0);
+  });
+
+  it("keeps the status cell (error, Retry, Discard, delete) unclipped and pinned to the right edge", () => {
+    // Layout is not computed in jsdom: check the stylesheet the bundle ships. The generic cell rule caps widths at
+    // 320 px with overflow hidden, which cut off Discard and the delete button behind a long error.
+    const css = readFileSync(join(import.meta.dirname, "..", "src", "styles", "table.css"), "utf8");
+    const rule = /\.nbrt-table \.nbrt-row-status \{([^}]*)\}/.exec(css)?.[1] ?? "";
+    for (const decl of ["max-width: none", "overflow: visible", "position: sticky", "right: 0"]) {
+      expect(rule).toContain(decl);
+    }
+    expect(rule).toMatch(/background-color: var\(--nbrt-bg\)/); // opaque: scrolled cells do not show through
   });
 
   it("cleanup removes listeners and DOM", () => {

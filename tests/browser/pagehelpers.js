@@ -237,6 +237,42 @@
       return window.__nbrtFlashes || [];
     },
 
+    /** How far each edge of `el` is inside every ancestor that clips it (overflow other than visible) and the
+     * viewport: {top, right, bottom, left} in px, the smallest over all of them; negative means cut off there. */
+    clipRoom(el) {
+      if (!el) return null;
+      // Scrolled into the notebook's view the way shown() does it (scrolling inside the widget undone).
+      const scroller = el.closest(".jp-WindowedPanel-outer");
+      const saved = [];
+      for (let a = el.parentElement; a && a !== scroller; a = a.parentElement) saved.push([a, a.scrollLeft, a.scrollTop]);
+      el.scrollIntoView({ block: "center", inline: "nearest" });
+      for (const [a, left, top] of saved) {
+        a.scrollLeft = left;
+        a.scrollTop = top;
+      }
+      const r = el.getBoundingClientRect();
+      const room = { top: r.top, left: r.left, right: innerWidth - r.right, bottom: innerHeight - r.bottom };
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        const style = getComputedStyle(a);
+        if (style.overflowX === "visible" && style.overflowY === "visible") continue;
+        const box = a.getBoundingClientRect();
+        const top = box.top + a.clientTop;
+        const left = box.left + a.clientLeft;
+        room.top = Math.min(room.top, r.top - top);
+        room.left = Math.min(room.left, r.left - left);
+        room.right = Math.min(room.right, left + a.clientWidth - r.right);
+        room.bottom = Math.min(room.bottom, top + a.clientHeight - r.bottom);
+      }
+      return room;
+    },
+
+    /** clipRoom() of the remote caret label showing `name` in the n-th editor. */
+    caretLabelRoom(name, n = 0) {
+      const editor = document.querySelectorAll(".nbrt-editor")[n];
+      const label = editor && [...editor.querySelectorAll(".cm-ySelectionInfo")].find((e) => e.textContent === name);
+      return label ? api.clipRoom(label) : null;
+    },
+
     /** A view's visible state (text, classes, labels; hidden subtrees elided), to compare two views of a widget. */
     snapshot(selector, n) {
       const root = document.querySelectorAll(selector)[n];

@@ -53,6 +53,9 @@ def test_a_refused_write_rolls_back_and_keeps_its_error(pair) -> None:
     assert "null" in (handle.error or "")
     assert notes.row(handle.key) is None, "rolled back"
     assert notes.status(handle.key) == "failed" and notes.error(handle.key) == handle.error
+    assert notes.failed[handle.key][1] == handle.error, "kept for a retry"
+    notes.discard(handle.key)
+    assert (notes.status(handle.key), notes.error(handle.key), notes.failed) == ("confirmed", None, {})
 
 
 @pytest.mark.parametrize("strategy", ["lww", "merge"])

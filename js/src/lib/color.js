@@ -75,16 +75,19 @@ export function translucent(color, alpha = 0.2) {
 }
 
 /**
- * Up to two initials from a display name ("Ada Lovelace" → "AL", "grace" → "G", "" → "?").
+ * Up to two initials from a display name ("Ada Lovelace" → "AL", "grace" → "G", "" → "?"): the first letter or
+ * digit of the first and last words, so punctuation and symbols never become initials ("<img src=x>" → "IS",
+ * "(bob)" → "B", "🙂" → "?").
  * @param {unknown} name
  */
 export function initials(name) {
-  const words = String(name ?? "")
+  const letters = String(name ?? "")
     .trim()
     .split(/[\s._@-]+/u)
+    .map((word) => /[\p{L}\p{N}][\p{M}]*/u.exec(word)?.[0] ?? "")
     .filter(Boolean);
-  if (!words.length) return "?";
-  const first = [...words[0]][0] ?? "";
-  const last = words.length > 1 ? ([...words[words.length - 1]][0] ?? "") : "";
+  if (!letters.length) return "?";
+  const first = letters[0];
+  const last = letters.length > 1 ? letters[letters.length - 1] : "";
   return (first + last).toUpperCase();
 }

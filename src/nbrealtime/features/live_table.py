@@ -115,6 +115,7 @@ class LiveTable:
         self._on_change: CallbackList[Any] = CallbackList(f"table {name!r} change")
         self._on_view: CallbackList[Any] = CallbackList(f"table {name!r} view")
         self._channel: SupervisedChannel | None = None
+        self.closed = False
         self._sender: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -235,11 +236,23 @@ class LiveTable:
         return self._write(write.op, key, write.values)
 
     def discard(self, key: Any) -> None:
-        """Forget the failed writes on ``key``."""
+        """Forget the failed writes on ``key`` (and the error shown for it)."""
         for entry in self._outbox.failed():
             if entry.key == key:
                 self._outbox.discard(entry.id)
-        self._view_changed()
+        self.room._loop.run(self._forget_failure(key), 10)
+
+    async def _forget_failure(self, key: Any) -> None:
+        self._emit(self._locked(self._store.forget_failure, key))
+
+    @property
+    def failed(self) -> dict[Any, tuple[dict[str, Any], str]]:
+        """Key → (values, error) of the last write the backend refused for good on each key, kept for Retry."""
+        found: dict[Any, tuple[dict[str, Any], str]] = {}
+        for entry in self._outbox.failed():
+            write = Write.from_record(entry.record)
+            found[entry.key] = (dict(write.values), entry.error or self.error(entry.key) or "refused")
+        return found
 
     def _write(self, op: str, key: Any, values: dict[str, Any]) -> WriteHandle:
         return self.room._loop.run(self._awrite(op, key, values), 10)
@@ -381,6 +394,7 @@ class LiveTable:
 
     async def close(self) -> None:
         """Stop sending; what is still queued stays in the outbox for the next kernel."""
+        self.closed = True
         if self._sender is not None:
             self._sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -115,6 +115,11 @@ class OptimisticStore:
         """The error of the last failed write on the key, until a later write on it is confirmed."""
         return self._failed.get(key)
 
+    def forget_failure(self, key: Any) -> list[RowChange]:
+        """The user dismissed the key's failed write: it is confirmed (or absent) again, without its error."""
+        self._failed.pop(key, None)
+        return self._refresh([key])
+
     def pending_writes(self) -> list[Write]:
         """Unsettled writes in the order they were made."""
         return list(self._queue)

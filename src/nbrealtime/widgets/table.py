@@ -29,17 +29,24 @@ class LiveTableWidget(NbrtWidget):
 
     def _show(self, table: LiveTable) -> None:
         rows = table.rows
-        columns = [table.key, *sorted({name for row in rows for name in row} - {table.key})]
+        failed = table.failed if not table.closed else {}
+        shown = {row[table.key] for row in rows}
+        # A refused insert is rolled back out of ``rows``; without its own line its error and Retry would be
+        # nowhere to see. Show what it tried to write until it is retried or discarded.
+        ghosts = [{**values, table.key: key} for key, (values, _error) in failed.items() if key not in shown]
+        columns = [table.key, *sorted({name for row in (*rows, *ghosts) for name in row} - {table.key})]
         self.columns = columns
-        self.rows = [
-            {
-                "key": row[table.key],
-                "values": row,
-                "status": table.status(row[table.key]),
-                "error": table.error(row[table.key]),
-            }
-            for row in rows
-        ]
+        view = []
+        for row in rows:
+            key = row[table.key]
+            status, error = table.status(key), table.error(key)
+            if status == "failed" and key not in failed:  # discarded: nothing left to retry, so no failed mark
+                status, error = "confirmed", None
+            view.append({"key": key, "values": row, "status": status, "error": error})
+        for row in ghosts:
+            key = row[table.key]
+            view.append({"key": key, "values": row, "status": "failed", "error": failed[key][1]})
+        self.rows = view
 
     def handle(self, message: dict[str, Any], buffers: list[bytes]) -> None:
         table, kind = self._table, message["type"]
@@ -48,7 +55,10 @@ class LiveTableWidget(NbrtWidget):
         elif kind == "insert" and isinstance(message.get("values"), dict):
             table.insert(message["values"])
         elif kind == "delete":
-            table.delete(message["key"])
+            if table.row(message["key"]) is None:  # a refused insert's line: nothing stored to delete, drop it
+                table.discard(message["key"])
+            else:
+                table.delete(message["key"])
         elif kind == "retry":
             table.retry(message["key"])
         elif kind == "discard":
