@@ -243,11 +243,16 @@ def machine_header() -> list[str]:
 
         bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
         postgres = subprocess.run([f"{bindir}/postgres", "--version"], capture_output=True, text=True).stdout.strip()
+    from nbrealtime.server import process
+
+    loop = f"{process._LOOP} {_version(process._LOOP)}" if process._LOOP != "asyncio" else "asyncio"
+    http = f"{process._HTTP} {_version(process._HTTP)}"
     return [
         f"date: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"machine: {platform.node() or 'host'} — {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, "
         f"{platform.system()} {platform.release()}",
-        f"python: {sys.version.split()[0]} ({platform.python_implementation()}), loop: asyncio (no uvloop)",
+        f"python: {sys.version.split()[0]} ({platform.python_implementation()}), "
+        f"server loop: {loop}, HTTP parser: {http}",
         "versions: " + ", ".join(f"{name} {_version(name)}" for name in packages) + f", {postgres}",
     ]
 

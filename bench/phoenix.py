@@ -1,8 +1,8 @@
 """A bare realtime client: raw ``websockets`` speaking Phoenix serializer 1.0.0 (what realtime-py speaks).
 
 Lighter than the official client, so the fan-out and scale benchmarks measure the server, not the clients. Like the
-official client it leaves permessage-deflate on (``websockets``' default), so the server compresses as it would for
-real kernels.
+official client it offers permessage-deflate (``websockets``' default); the server declines it, as it does for real
+kernels.
 """
 
 from __future__ import annotations

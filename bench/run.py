@@ -138,9 +138,10 @@ def run_fanout(plan: Plan, server, out: list[str], results: dict) -> None:
     results["fanout"] = rows
     out.append(
         "### 2. Broadcast fan-out (one channel)\n\n"
-        "Raw websockets speaking Phoenix serializer 1.0.0 (bench/phoenix.py; permessage-deflate on, as realtime-py "
-        f"negotiates), subscribers in {fanout.SUBSCRIBER_PROCESSES} processes. One publisher sends M broadcasts as "
-        "fast as it can; deliveries/s = M × S ÷ (last delivery − first send). Ack round trip: a second publisher "
+        "Raw websockets speaking Phoenix serializer 1.0.0 (bench/phoenix.py; they offer permessage-deflate as "
+        "realtime-py does, the server declines it), subscribers in "
+        f"{fanout.SUBSCRIBER_PROCESSES} processes. One publisher sends M broadcasts as fast as it can; "
+        "deliveries/s = M × S ÷ (last delivery − first send). Ack round trip: a second publisher "
         "with `broadcast.ack`, one message at a time, with the S subscribers in the channel.\n\n"
         + table(["subscribers S", "messages M", "deliveries/s", "lost", "ack p50 ms", "ack p99 ms"], rows)
     )

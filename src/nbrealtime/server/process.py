@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import ipaddress
 import os
 import signal
@@ -66,6 +67,15 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+# Missing only in an environment installed without the declared dependencies: then serve anyway, slower.
+_LOOP = "uvloop" if _available("uvloop") else "asyncio"
+_HTTP = "httptools" if _available("httptools") else "h11"
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, announcing itself once it accepts connections."""
 
@@ -126,6 +136,10 @@ def serve(config: ServerConfig, *, allow_remote: bool = False, out: IO[str] = sy
         uvicorn_config = uvicorn.Config(
             app,
             log_level="warning",
+            # uvloop (libuv, C) runs the event loop and its socket writes; httptools (C) parses HTTP/1.1 instead of
+            # pure-Python h11. Both are main dependencies (bench/README.md has the before/after).
+            loop=_LOOP,
+            http=_HTTP,
             ws="websockets-sansio",
             ws_max_size=2 * config.limits.max_payload_bytes + 1024 * 1024,
             # Compressing every ~200-byte broadcast once per subscriber cost more CPU and memory than it saved.
