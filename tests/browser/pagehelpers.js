@@ -103,12 +103,9 @@
       });
     },
 
-    /** Whether a user could see `el`: scrolled into view, it is the topmost element at its own centre (not clipped
-     * by an ancestor's overflow, not covered, not zero-sized). */
-    shown(el) {
-      if (!el) return false;
-      // Bring it into the notebook's viewport, but undo any scrolling inside the widget: a user does not scroll a
-      // panel sideways to find a badge, so what a widget clips or pushes out of view stays out of view.
+    /** Bring `el` into the notebook's viewport, but undo any scrolling inside the widget: a user does not scroll a
+     * panel sideways to find a badge, so what a widget clips or pushes out of view stays out of view. */
+    scrollAsUser(el) {
       const scroller = el.closest(".jp-WindowedPanel-outer");
       const saved = [];
       for (let a = el.parentElement; a && a !== scroller; a = a.parentElement) saved.push([a, a.scrollLeft, a.scrollTop]);
@@ -117,6 +114,13 @@
         a.scrollLeft = left;
         a.scrollTop = top;
       }
+    },
+
+    /** Whether a user could see `el`: scrolled into view, it is the topmost element at its own centre (not clipped
+     * by an ancestor's overflow, not covered, not zero-sized). */
+    shown(el) {
+      if (!el) return false;
+      api.scrollAsUser(el);
       const r = el.getBoundingClientRect();
       if (r.width < 1 || r.height < 1) return false;
       const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
@@ -241,15 +245,7 @@
      * viewport: {top, right, bottom, left} in px, the smallest over all of them; negative means cut off there. */
     clipRoom(el) {
       if (!el) return null;
-      // Scrolled into the notebook's view the way shown() does it (scrolling inside the widget undone).
-      const scroller = el.closest(".jp-WindowedPanel-outer");
-      const saved = [];
-      for (let a = el.parentElement; a && a !== scroller; a = a.parentElement) saved.push([a, a.scrollLeft, a.scrollTop]);
-      el.scrollIntoView({ block: "center", inline: "nearest" });
-      for (const [a, left, top] of saved) {
-        a.scrollLeft = left;
-        a.scrollTop = top;
-      }
+      api.scrollAsUser(el);
       const r = el.getBoundingClientRect();
       const room = { top: r.top, left: r.left, right: innerWidth - r.right, bottom: innerHeight - r.bottom };
       for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {

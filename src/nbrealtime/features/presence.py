@@ -96,16 +96,14 @@ class Presence:
 
     def update(self, *, status: str | None = None, cell: str | None = None, activity: str | None = None) -> None:
         """Tell the room what you are doing; ``status`` is "online" or "away" ("offline" is leaving)."""
-        if status not in (None, "online", "away"):
-            raise ValueError('status must be "online" or "away"')
         self._loop.run(self._update(status, cell, activity), timeout=10)
 
     async def aupdate(self, *, status: str | None = None, cell: str | None = None, activity: str | None = None) -> None:
-        if status not in (None, "online", "away"):
-            raise ValueError('status must be "online" or "away"')
         await self._loop.bridge(self._update(status, cell, activity))
 
     async def _update(self, status: str | None, cell: str | None, activity: str | None) -> None:
+        if status not in (None, "online", "away"):
+            raise ValueError('status must be "online" or "away"')
         changes: dict[str, Any] = {"status": status, "cell": cell, "activity": activity}
         changes = {key: value for key, value in changes.items() if value is not None}
         self._last_activity = time.monotonic()
