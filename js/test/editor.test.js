@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import * as Y from "yjs";
-import editor, { CURSOR_THROTTLE_MS, findView } from "../src/editor.js";
+import editor, { CURSOR_THROTTLE_MS, findView } from "../src/editor/view.js";
 import { FakeModel, injected, mount, XSS } from "./fake-model.js";
 
 /**

@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from postgrest.exceptions import APIError
 from supabase import AsyncClient
@@ -267,3 +268,25 @@ async def test_data_survives_restart(items_server: ServerProcess) -> None:
             assert added[0]["id"] == 2
     finally:
         again.stop()
+
+
+def test_browsers_on_another_origin_may_call_it_with_a_key(items_server: ServerProcess) -> None:
+    """A shared-cell editor in JupyterLab (another port, so another origin) writes the update log itself."""
+    origin = "http://127.0.0.1:8888"
+    with http(items_server) as client:
+        preflight = client.options(
+            "/rest/v1/items",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "apikey, authorization, content-type, prefer",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "*"
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+        listed = client.get("/rest/v1/items", headers={"Origin": origin})
+        assert listed.headers["access-control-allow-origin"] == "*"
+        assert "content-range" in listed.headers["access-control-expose-headers"].lower()
+        keyless = httpx.get(f"{items_server.url}/rest/v1/items", headers={"Origin": origin})
+        assert keyless.status_code == 401, "CORS opens the door to browsers, not to requests without a key"

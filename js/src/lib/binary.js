@@ -20,3 +20,26 @@ export function toBytes(buf) {
   }
   return null;
 }
+
+/**
+ * Bytes as base64 (how binary updates travel inside JSON broadcasts, as the kernel sends them).
+ * @param {Uint8Array} bytes
+ */
+export function toBase64(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+/**
+ * @param {unknown} text
+ * @returns {Uint8Array | null} null for anything that is not base64
+ */
+export function fromBase64(text) {
+  if (typeof text !== "string") return null;
+  try {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}

@@ -7,7 +7,8 @@ kernels through the identity file, and only one of them may spend it at a time.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import httpx
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
@@ -33,6 +34,7 @@ class AuthSession:
     name: str
     http: httpx.AsyncClient
     session: Session | None = None
+    _token_listeners: list[Callable[[str], None]] = field(default_factory=list)
 
     @classmethod
     async def open(cls, url: str, key: str, store: IdentityStore, name: str) -> AuthSession:
@@ -62,6 +64,12 @@ class AuthSession:
     def access_token(self) -> str:
         assert self.session is not None, "not signed in"
         return self.session.access_token
+
+    def on_token(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``callback(access_token)`` after every sign-in or refresh (browser views act with the same token);
+        returns the function that stops it."""
+        self._token_listeners.append(callback)
+        return lambda: self._token_listeners.remove(callback) if callback in self._token_listeners else None
 
     def expires_in(self) -> float:
         if self.session is None or self.session.expires_at is None:
@@ -107,3 +115,5 @@ class AuthSession:
             raise SignInError("the auth server returned no session")
         self.session = session
         self.store.save(StoredIdentity(session.user.id, session.refresh_token))
+        for listener in list(self._token_listeners):
+            listener(session.access_token)

@@ -283,6 +283,44 @@ class Room:
         self._tables[(kind, name)] = live
         return live
 
+    # ------------------------------------------------------------------ the browser's own path
+
+    def browser_link(self) -> dict[str, Any] | None:
+        """What a browser view needs to reach this room's channel and tables itself, as this user (DESIGN.md §3
+        "Browser link"): the backend's URL and public key, the user's current access token, the room's topic.
+        None once the room is closed. Views get it as a widget trait, which is not saved in the notebook."""
+        channel = self._channel
+        if self._closed or channel is None:
+            return None
+        return {
+            "url": self.backend.url,
+            "key": self.backend.key,
+            "token": self._auth.access_token,
+            "topic": channel.spec.topic,
+            "private": bool(channel.spec.config.get("private")),
+            "user": self.me.id,
+            "name": self.me.name,
+            "color": self.me.color,
+            "room": self.name,
+        }
+
+    def on_browser_link(self, callback: Callable[[dict[str, Any] | None], None]) -> Callable[[], None]:
+        """Call ``callback(browser_link())`` when it changes (a refreshed token, the room closed); returns the
+        function that stops it."""
+
+        def on_status(status: str) -> None:
+            if status == ConnectionState.CLOSED.value:
+                callback(None)
+
+        stop_token = self._auth.on_token(lambda _token: callback(self.browser_link()))
+        self._on_status.add(on_status)
+
+        def stop() -> None:
+            stop_token()
+            self._on_status.remove(on_status)
+
+        return stop
+
     # CellBackend: what shared cells use of the room
 
     @property

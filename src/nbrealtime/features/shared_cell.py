@@ -32,6 +32,7 @@ CURSOR_EVENT = "nbrt:cursor"
 FLUSH_SECONDS = 0.1
 COMPACT_AFTER = 500
 PAGE = 1000
+NOT_OURS = ("remote", "store", "relayed")
 
 
 def _b64(data: bytes) -> str:
@@ -129,6 +130,13 @@ class SharedCell:
                     self._text.insert(i1, text[j1:j2])
         self._settle()
 
+    def note_persisted(self) -> None:
+        """A browser view stored a log row itself: count it toward the next compaction."""
+        self._log_rows_since_snapshot += 1
+        if self._log_rows_since_snapshot >= COMPACT_AFTER:
+            self._log_rows_since_snapshot = 0
+            self._backend.run_soon(self.compact())
+
     @property
     def pending_count(self) -> int:
         """Local edits not yet saved to the backend's log."""
@@ -166,7 +174,8 @@ class SharedCell:
 
     def apply_update(self, update: bytes, origin: str) -> None:
         """Apply an update that came from ``origin``: "remote" (another kernel, already persisted by its author),
-        "store" (the backend's log) or a browser view (then it is ours to broadcast and persist)."""
+        "store" (the backend's log), "relayed" (a browser view that broadcast and persists it itself) or any other
+        browser view (then it is ours to broadcast and persist)."""
         with self._lock:
             self._applying = origin
             try:
@@ -287,7 +296,7 @@ class SharedCell:
         if not committed:
             return
         for update, origin in committed:
-            if origin not in ("remote", "store"):
+            if origin not in NOT_OURS:
                 self._broadcast_update(update)
                 with self._lock:
                     self._unsaved.append(update)

@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -77,6 +79,18 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "service": "nbrealtime"})
 
 
+# Browser views reach the server from JupyterLab's origin (DESIGN.md §3 "Browser link"), as supabase-js does a hosted
+# project: any origin, no cookies. Every request still needs the API key and the user's token; rules apply as ever.
+BROWSER_ACCESS = Middleware(
+    CORSMiddleware,
+    allow_origins=["*"],
+    allow_methods=["*"],
+    allow_headers=["*"],
+    expose_headers=["Content-Range", "Content-Location", "Preference-Applied"],
+    max_age=3600,
+)
+
+
 def create_app(config: ServerConfig, keys: ProjectKeys) -> Starlette:
     context = build_context(config, keys)
 
@@ -87,6 +101,7 @@ def create_app(config: ServerConfig, keys: ProjectKeys) -> Starlette:
 
     app = Starlette(
         routes=[Route("/health", health), *auth.routes, *rest.routes, *realtime_endpoint.routes],
+        middleware=[BROWSER_ACCESS],
         lifespan=lifespan,
     )
     app.state.context = context

@@ -18,6 +18,8 @@ class SharedCellEditor(NbrtWidget):
     _esm = STATIC / "editor.js"
     language = traitlets.Unicode("python").tag(sync=True)
     cursors = traitlets.List([]).tag(sync=True)
+    # The browser's own path to the room (Room.browser_link): edits leave the page without waiting for this kernel.
+    link = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
 
     def __init__(self, cell: SharedCell, user_name: str, user_color: str) -> None:
         super().__init__(language=cell.language)
@@ -26,6 +28,12 @@ class SharedCellEditor(NbrtWidget):
         cell.add_view(self._send_update)
         cell.on_cursors(self._show_cursors)
         self._show_cursors(list(cell.cursors.values()))
+        room = cell.room_object
+        self.link = self._cell_link(room.browser_link())
+        self._stop_link = room.on_browser_link(lambda link: setattr(self, "link", self._cell_link(link)))
+
+    def _cell_link(self, link: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if link is None else {**link, "cell": self._cell.name}
 
     def _send_update(self, update: bytes) -> None:
         self.send({"type": "update"}, buffers=[update])
@@ -39,10 +47,13 @@ class SharedCellEditor(NbrtWidget):
             state_vector = bytes(buffers[0]) if buffers else None
             self.send({"type": "update"}, buffers=[self._cell.update_since(state_vector)])
         elif kind == "update" and buffers:
-            self._cell.apply_update(bytes(buffers[0]), origin="browser")
+            self._cell.apply_update(bytes(buffers[0]), origin="relayed" if message.get("relayed") else "browser")
+        elif kind == "persisted":
+            self._cell.note_persisted()
         elif kind == "cursor":
             self._cell.share_cursor(message.get("anchor"), message.get("head"), *self._user)
 
     def close(self) -> None:
+        self._stop_link()
         self._cell.remove_view(self._send_update)
         super().close()
