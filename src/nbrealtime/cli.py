@@ -26,8 +26,16 @@ def _serve(args: argparse.Namespace) -> int:
         channels_per_connection=args.max_channels,
         presence_calls=args.max_presence_calls,
     )
+    if args.jwt_expiry < MIN_JWT_EXPIRY:
+        print(f"nbrealtime serve: --jwt-expiry must be at least {MIN_JWT_EXPIRY} seconds", file=sys.stderr)
+        return 2
     config = ServerConfig(
-        host=args.host, port=args.port, data_dir=args.data_dir, schema_file=args.schema, limits=limits
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        schema_file=args.schema,
+        limits=limits,
+        access_token_lifetime=args.jwt_expiry,
     )
     try:
         serve(config, allow_remote=args.allow_remote)
@@ -96,6 +104,9 @@ def _repo_notebooks() -> Path:
     return beside_package if beside_package.is_dir() else Path.cwd() / "notebooks"
 
 
+MIN_JWT_EXPIRY = 5  # clients refresh halfway through a token's life; shorter would leave them no time to
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nbrealtime", description="Collaborative, live Jupyter notebooks.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-messages-per-second", type=int, default=500, help="per connection")
     serve.add_argument("--max-channels", type=int, default=100, help="channels per connection")
     serve.add_argument("--max-presence-calls", type=int, default=5, help="presence calls per channel per 30 s")
+    serve.add_argument(
+        "--jwt-expiry",
+        type=int,
+        default=3600,
+        help="lifetime of the access tokens it signs, in seconds (Supabase's jwt_expiry)",
+    )
     serve.set_defaults(handler=_serve)
 
     keys = commands.add_parser("keys", parents=[data_dir], help="print SUPABASE_URL and the API keys")

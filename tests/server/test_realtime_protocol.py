@@ -12,6 +12,7 @@ from typing import Any
 import websockets
 
 from nbrealtime.launcher import ServerProcess
+from tests.server.rest_support import mint
 
 WAIT = 10.0
 
@@ -265,3 +266,27 @@ async def test_bad_presence_payload_and_bad_access_token(server: ServerProcess) 
         system = await socket.receive_until(lambda m: m["event"] == "system")
         assert system["payload"]["status"] == "error" and "valid JWT" in system["payload"]["message"]
         assert (await socket.receive())["event"] == "phx_close"
+
+
+async def test_a_channel_is_shut_when_its_token_expires_unless_refreshed(server: ServerProcess) -> None:
+    """As Supabase Realtime: a client that stops refreshing its token stops receiving (a page left open for hours
+    must refresh; this is what makes the browser tests of refresh mean something)."""
+    async with raw_socket(server) as stale, raw_socket(server) as fresh:
+        for socket in (stale, fresh):
+            ref = socket.next_ref()
+            join = {"config": {}, "access_token": mint(server, "u-1", lifetime=2)}
+            await socket.push("realtime:expiring", "phx_join", join, ref=ref, join_ref=ref)
+            assert (await socket.reply_to(ref))["payload"]["status"] == "ok"
+        await fresh.push(
+            "realtime:expiring", "access_token", {"access_token": mint(server, "u-1", lifetime=60)}, join_ref="1"
+        )
+        shut = await stale.receive_until(lambda m: isinstance(m, dict) and m["event"] == "system")
+        assert shut["payload"]["status"] == "error"
+        assert "Token has expired" in shut["payload"]["message"]
+        assert (await stale.receive())["event"] == "phx_close"
+        # The refreshed channel outlived the first token: it still receives.
+        async with raw_socket(server) as sender:
+            await sender.join("expiring")
+            await sender.push("realtime:expiring", "broadcast", {"type": "broadcast", "event": "e", "payload": {}})
+        message = await fresh.receive_until(lambda m: isinstance(m, dict) and m["event"] == "broadcast")
+        assert message["payload"]["event"] == "e"

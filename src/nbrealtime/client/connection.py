@@ -226,8 +226,9 @@ class SupervisedChannel:
 
     async def _supervise(self) -> None:
         while self.state != ConnectionState.CLOSED:
+            check_in = min(TOKEN_CHECK_SECONDS, max(0.5, self.auth.refresh_due_in()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._broken.wait(), TOKEN_CHECK_SECONDS)
+                await asyncio.wait_for(self._broken.wait(), check_in)
             if self._broken.is_set() or (self._client is not None and not self._client.is_connected):
                 await self._reconnect()
             else:
@@ -235,7 +236,7 @@ class SupervisedChannel:
 
     async def _refresh_token(self) -> None:
         """Keep the channel's claims valid: a fresh token is pushed to the joined channel as ``access_token``."""
-        if self.auth.expires_in() > 2 * TOKEN_CHECK_SECONDS + 60 or self._client is None:
+        if self.auth.refresh_due_in() > 0 or self._client is None:
             return
         try:
             token = await self.auth.ensure_fresh()

@@ -95,9 +95,16 @@ class AuthSession:
                 ) from error
             self._keep(response.session)
 
+    def refresh_due_in(self) -> float:
+        """Seconds until the token should be refreshed: two minutes before it expires, or halfway through a
+        shorter lifetime (a backend configured with short-lived tokens)."""
+        lifetime = float(self.session.expires_in) if self.session is not None and self.session.expires_in else 0.0
+        margin = min(REFRESH_MARGIN_SECONDS, lifetime / 2) if lifetime else REFRESH_MARGIN_SECONDS
+        return self.expires_in() - margin
+
     async def ensure_fresh(self) -> str:
-        """An access token valid for at least two more minutes, refreshing (once across kernels) if needed."""
-        if self.expires_in() > REFRESH_MARGIN_SECONDS:
+        """An access token that is not due for refresh, refreshing (once across kernels) if needed."""
+        if self.refresh_due_in() > 0:
             return self.access_token
         with self.store.locked():
             stored = self.store.load()

@@ -79,6 +79,7 @@ class Connection:
         self._wake_writer = asyncio.Event()
         self._recent: deque[float] = deque()
         self._presence_calls: dict[str, deque[float]] = {}
+        self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
         self._closing: tuple[int, str] | None = None
         self._abandoned = False
         self._tasks: tuple[asyncio.Task[Any] | None, ...] = ()
@@ -228,6 +229,26 @@ class Connection:
         member.push("phx_close", {}, ref=member.join_ref)
         self._remove(member)
 
+    def _watch_expiry(self, member: ChannelMember) -> None:
+        """Shut the channel when its token expires, unless a fresh one arrives first (``access_token``), as
+        Supabase Realtime does: a client that stops refreshing stops receiving."""
+        timer = self._expiry_timers.pop(member.topic, None)
+        if timer is not None:
+            timer.cancel()
+        if member.claims.exp is None:
+            return
+        delay = max(0.0, member.claims.exp - time.time())
+        self._expiry_timers[member.topic] = asyncio.get_running_loop().call_later(delay, self._check_expiry, member)
+
+    def _check_expiry(self, member: ChannelMember) -> None:
+        if self.channels.get(member.topic) is not member or member.claims.exp is None:
+            return
+        now = time.time()
+        if member.claims.exp > now:  # the loop's clock fired a little early
+            self._watch_expiry(member)
+            return
+        self.expire(member, int(now - member.claims.exp))
+
     def expire(self, member: ChannelMember, seconds_ago: int) -> None:
         """The member's token expired: Realtime shuts such a channel down rather than serve stale claims."""
         self._shut_channel(member, f"Token has expired {seconds_ago} seconds ago")
@@ -235,6 +256,9 @@ class Connection:
     def _remove(self, member: ChannelMember) -> None:
         if self.channels.get(member.topic) is member:
             del self.channels[member.topic]
+            timer = self._expiry_timers.pop(member.topic, None)
+            if timer is not None:
+                timer.cancel()
         self._presence_calls.pop(member.topic, None)
         self.services.hub.leave(member)
 
@@ -289,6 +313,7 @@ class Connection:
             member.presence_key = presence["key"]
         self.channels[frame.topic] = member
         services.hub.join(member)
+        self._watch_expiry(member)
         member.reply(frame.ref, "ok", {"postgres_changes": member.bindings})
         if member.bindings:
             errors = services.changes.subscribe(member)
@@ -373,3 +398,4 @@ class Connection:
             )
             return
         member.claims = claims  # the change feed reads claims per change, so they apply from the next one
+        self._watch_expiry(member)
