@@ -1,7 +1,10 @@
 // Live table: optimistic rows (pending / failed), flash on remote change, inline editing.
+import link from "runtime:link";
 import { h, icon, replace, srOnly } from "./lib/dom.js";
 import { Disposer, getList, str } from "./lib/model.js";
+import { loadRuntime } from "./lib/runtime.js";
 import { formatValue, parseLike, sameValue } from "./lib/values.js";
+import { TableLink } from "./table/direct.js";
 
 /**
  * @typedef {{ key: string | number, values: Record<string, unknown>, status: "confirmed" | "pending" | "failed",
@@ -73,7 +76,11 @@ export default {
     const keyColumn = () => str(model.get("key"));
     const editable = () => Boolean(model.get("editable"));
     /** @returns {Row[]} */
-    const rows = () => getList(model, "rows").filter((r) => r && typeof r === "object" && r.key != null);
+    const modelRows = () => getList(model, "rows").filter((r) => r && typeof r === "object" && r.key != null);
+    // Inline edits go to the backend from the page itself (table/direct.js): pending at once, busy kernel or not.
+    const direct = new TableLink(() => loadRuntime("link", link.source, link.hash), model, () => draw());
+    d.add(() => direct.close());
+    const rows = () => direct.overlay(modelRows());
 
     /** @param {HTMLElement} node */
     const flash = (node) => {
@@ -102,7 +109,8 @@ export default {
           return;
         }
         if (!sameValue(parsed.value, ed.original)) {
-          model.send({ type: "edit", key: ed.key, column: ed.column, value: parsed.value });
+          const row = modelRows().find((r) => str(r.key) === ed.key);
+          if (row) direct.edit(row, ed.column, parsed.value);
         }
       }
       draw();
@@ -332,6 +340,8 @@ export default {
 
     draw();
     for (const t of ["columns", "key", "rows", "editable"]) d.model(model, `change:${t}`, draw);
+    d.model(model, "change:link", () => direct.follow());
+    direct.follow();
 
     return () => {
       d.dispose();

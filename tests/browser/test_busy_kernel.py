@@ -82,3 +82,45 @@ async def test_keystrokes_reach_the_other_person_while_the_typists_kernel_is_bus
     assert alice.errors == [] and bob.errors == [], (alice.errors, bob.errors)
     assert "typing while busy" not in json.dumps(json.loads(saved)["metadata"])
     assert "eyJ" not in saved, "a token (JWT) was written into the saved notebook"
+
+
+SEED_TASKS = """tasks = room.collection("tasks")
+tasks.insert({"id": "t1", "title": "Write the report", "done": False}).wait()
+tasks"""
+JOIN_TASKS = """tasks = room.collection("tasks")
+tasks.wait_until(lambda rows: len(rows) == 1, timeout=60)
+tasks"""
+ROW = "([key, pred]) => { const r = (window.__nbrt.tableRows(0) || []).find((r) => r.key === key); return r && eval(pred)(r) ? r : false; }"
+
+
+async def test_a_table_edit_made_in_a_busy_notebook_lands_at_once(lab):
+    alice, bob = await lab.open_all(
+        lab.notebook("alice", "alice", SEED_TASKS), lab.notebook("bob", "bob", JOIN_TASKS)
+    )
+    for page in (alice, bob):
+        await page.until(ROW, ["t1", "(r) => r.status === 'confirmed'"], what="the seeded row")
+    busy = await alice.start(BUSY)
+    await alice.until(
+        "(id) => window.__nbrt.cellOutputs(id).some((o) => (o.text || '').includes('busy'))",
+        busy,
+        what="alice's 20 s cell to start",
+    )
+    table = alice.page.locator(".nbrt-table").first
+    title = await alice.js("() => window.__nbrt.tableColumn('title')")
+    await table.locator("tbody tr.nbrt-row").first.locator(f"td:nth-child({title})").dblclick()
+    await alice.page.keyboard.press("Control+A")
+    await alice.page.keyboard.type("Ship it")
+    await alice.page.keyboard.press("Enter")
+
+    pending = "(r) => r.status === 'pending' && r.cells.title === 'Ship it'"
+    await alice.until(ROW, ["t1", pending], timeout=SECOND, what="the pending mark at once")
+    shown = "(r) => r.cells.title === 'Ship it' && r.status === 'confirmed'"
+    await bob.until(ROW, ["t1", shown], timeout=SECOND, what="the edit on bob's page within a second")
+    await alice.until(ROW, ["t1", shown], timeout=5 * SECOND, what="alice's edit confirmed while her kernel is busy")
+    assert await alice.js(RUNNING, busy), "alice's cell ended before the edit landed; the test proves nothing"
+
+    await alice.finish(busy, timeout=60_000)
+    for page in (alice, bob):
+        assert await page.value("tasks.row('t1')['title']") == "Ship it"
+    assert await alice.value("tasks.pending_count") == 0
+    assert alice.errors == [] and bob.errors == [], (alice.errors, bob.errors)

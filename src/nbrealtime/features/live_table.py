@@ -153,6 +153,24 @@ class LiveTable:
         with self._lock:
             return self._store.open_conflicts()
 
+    def server_meta(self, key: Any) -> dict[str, Any]:
+        """The confirmed row's version, stamp and write id (what a conditional write from a browser view needs)."""
+        with self._lock:
+            row = self._store.server_row(key)
+        return {name: row.get(name) for name in META} if row is not None else {}
+
+    @property
+    def storage(self) -> dict[str, Any]:
+        """Where and how the rows are stored: enough for a browser view to write a row as this table does."""
+        backend = self._backend
+        return {
+            "table": backend.table,
+            "key_column": backend.key,
+            "scope": dict(backend.scope),
+            "fields_column": backend.fields_column,
+            "versioned": backend.versioned,
+        }
+
     def _public(self, row: dict[str, Any]) -> dict[str, Any]:
         return {name: value for name, value in row.items() if name not in META}
 
@@ -217,6 +235,7 @@ class LiveTable:
     def resume(self) -> None:
         self._paused = False
         self.room._loop.call_soon(self._wake.set)
+        self._view_changed()
 
     @property
     def paused(self) -> bool:

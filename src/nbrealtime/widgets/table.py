@@ -20,12 +20,25 @@ class LiveTableWidget(NbrtWidget):
     key = traitlets.Unicode("id").tag(sync=True)
     rows = traitlets.List([]).tag(sync=True)
     editable = traitlets.Bool(True).tag(sync=True)
+    # The browser's own path to the backend (Room.browser_link + how rows are stored): inline edits land while the
+    # kernel is busy.
+    link = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
 
     def __init__(self, table: LiveTable, *, editable: bool = True) -> None:
         super().__init__(key=table.key, editable=editable)
         self._table = table
         self._show(table)
         table.on_view(self._show)
+        self._stop_link = table.room.on_browser_link(lambda link: setattr(self, "link", self._table_link(link)))
+
+    def _table_link(self, link: dict[str, Any] | None) -> dict[str, Any] | None:
+        """None while the table is paused (offline on purpose: nothing may leave, from the page either) or closed."""
+        table = self._table
+        return None if link is None or table.paused or table.closed else {**link, **table.storage}
+
+    def close(self) -> None:
+        self._stop_link()
+        super().close()
 
     def _show(self, table: LiveTable) -> None:
         rows = table.rows
@@ -42,11 +55,12 @@ class LiveTableWidget(NbrtWidget):
             status, error = table.status(key), table.error(key)
             if status == "failed" and key not in failed:  # discarded: nothing left to retry, so no failed mark
                 status, error = "confirmed", None
-            view.append({"key": key, "values": row, "status": status, "error": error})
+            view.append({"key": key, "values": row, "status": status, "error": error, "meta": table.server_meta(key)})
         for row in ghosts:
             key = row[table.key]
             view.append({"key": key, "values": row, "status": "failed", "error": failed[key][1]})
         self.rows = view
+        self.link = self._table_link(table.room.browser_link())
 
     def handle(self, message: dict[str, Any], buffers: list[bytes]) -> None:
         table, kind = self._table, message["type"]
