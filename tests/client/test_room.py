@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import pytest
+from realtime import AsyncRealtimeClient
 
 import nbrealtime
 from nbrealtime.launcher import ServerProcess
@@ -137,3 +141,36 @@ def test_server_restart_under_connected_rooms(server: ServerProcess, rooms, peer
 
 def _wait_until_known(room: nbrealtime.Room, name: str) -> None:
     until_members(room, lambda members: name in members, f"{name} to be known")
+
+
+def test_a_browser_reporting_away_directly_moves_its_own_kernel_too(rooms, peers, env, server) -> None:
+    """The page broadcasts its user's activity on its own socket (it must not wait for a busy kernel): the others
+    see it at once, and this user's kernel adopts the status so its next presence track agrees."""
+    alice = nbrealtime.connect("lab", user="alice")
+    rooms.append(alice)
+    bob = Peer("lab", "bob", env, "2")
+    peers.append(bob)
+    until_members(alice, lambda m: "bob" in m, "bob here")
+
+    async def page_reports(status: str) -> None:
+        page = AsyncRealtimeClient(f"{server.url}/realtime/v1", token=server.anon_key, auto_reconnect=False)
+        await page.set_auth(alice.browser_link()["token"])
+        await page.connect()
+        channel = page.channel(alice.browser_link()["topic"], {"config": {"broadcast": {"ack": True, "self": False}}})
+        joined = asyncio.Event()
+        await channel.subscribe(lambda state, error: joined.set())
+        await asyncio.wait_for(joined.wait(), 10)
+        state = {"name": "alice", "status": status, "updated_at": datetime.now(UTC).isoformat()}
+        await channel.send_broadcast("nbrt:presence", {"sender": alice.me.id, "data": state})
+        await page.close()
+
+    asyncio.run(page_reports("away"))
+    bob.events.expect(
+        lambda e: any(m["name"] == "alice" and m["status"] == "away" for m in e.get("members", [])),
+        what="alice away on bob's side",
+    )
+    until_members(alice, lambda m: m["alice"].status == "away", "alice away in her own kernel")
+    assert alice.presence.status == "away"
+    asyncio.run(page_reports("online"))
+    until_members(alice, lambda m: m["alice"].status == "online", "alice back in her own kernel")
+    assert alice.presence.status == "online"

@@ -151,8 +151,21 @@ class Presence:
         at = _now()
         with contextlib.suppress(ValueError, TypeError):
             at = datetime.fromisoformat(payload["updated_at"])
+        if sender == self.me.id:
+            self._adopt_status(payload.get("status"))
         self.roster.apply_activity(sender, payload, at)
         self._changed()
+
+    def _adopt_status(self, status: Any) -> None:
+        """This user's browser said it went away or came back, straight to the room (it does not wait for a busy
+        kernel): make it this kernel's status too, so the next track carries it."""
+        if status not in ("online", "away") or status == self._state["status"]:
+            return
+        self._auto_away = status == "away"
+        if status == "online":
+            self._last_activity = time.monotonic()
+        self._state.update(status=status, updated_at=_now().isoformat())
+        self._schedule_track()
 
     def on_member_row(self, row: dict[str, Any]) -> None:
         self.roster.apply_member_row(row)
