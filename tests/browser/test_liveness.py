@@ -1,0 +1,75 @@
+"""Views tell the truth about a closed room and a dead kernel: the panel says so, nobody is shown online, the live
+table turns read-only with a notice and keeps what was being typed; a busy kernel is not mistaken for a dead one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+from playwright.async_api import expect
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+SETUP = """ada = nbrealtime.connect(room.name, user="ada")
+tasks = room.collection("tasks")
+tasks.insert({"id": "t1", "title": "Write the report", "done": False}).wait()"""
+LABEL = "() => (document.querySelector('.nbrt-room-panel .nbrt-sync-label') || {}).textContent"
+NOTICE = ".nbrt-table-panel .nbrt-notice"
+
+
+async def statuses(page) -> dict[str, str]:
+    return {m["name"]: m["status"] for m in await page.js("() => window.__nbrt.members()")}
+
+
+async def test_a_closed_room_looks_closed_and_keeps_a_draft(lab):
+    alice = await lab.open(lab.notebook("alice", "alice", SETUP, "room.panel()", "tasks"))
+    await alice.until("() => window.__nbrt.memberStatus('ada') === 'online'", what="ada online in the panel")
+    await expect(alice.page.locator(NOTICE)).to_be_hidden()
+    await expect(alice.page.locator(".nbrt-table-panel .nbrt-conflicts")).to_be_hidden()
+
+    # A row being added when the room closes: what was typed must stay in view, not vanish nor go nowhere.
+    await alice.page.locator(".nbrt-add").click()
+    title = alice.page.locator(".nbrt-add-row input[aria-label='New title']")
+    await title.fill("typed before close")
+
+    await alice.run("room.close()")
+    await alice.until(f"() => ({LABEL})() === 'Room closed'", what="the panel to say the room is closed")
+    await alice.until(
+        "() => window.__nbrt.members().every((m) => m.status === 'offline')", what="every badge to turn offline"
+    )
+    assert set(await statuses(alice)) == {"alice", "ada"}
+    await expect(alice.page.locator(".nbrt-presence-summary")).to_have_text("nobody online · room closed")
+    notice = alice.page.locator(NOTICE)
+    await expect(notice).to_be_visible()
+    await expect(notice).to_contain_text("room is closed")
+    await expect(alice.page.locator(".nbrt-add")).to_have_count(0)
+    await expect(alice.page.locator(".nbrt-row-delete")).to_have_count(0)
+    await expect(alice.page.locator(".nbrt-table-panel tbody input")).to_have_count(0)  # no inline edit, no checkbox
+    await expect(title).to_have_value("typed before close")
+    await expect(title).to_have_attribute("readonly", "")
+    await expect(alice.page.locator(".nbrt-add-row button", has_text="Add")).to_be_disabled()
+    await alice.screenshot(alice.page.locator(".jp-Notebook"), "closed-room")
+    assert await alice.value("tasks.rows") == [{"id": "t1", "title": "Write the report", "done": False}]
+
+
+async def test_a_busy_kernel_stays_live_and_a_killed_kernel_is_shown_as_gone(lab):
+    alice = await lab.open(lab.notebook("alice", "alice", SETUP, "room.panel()", "tasks"))
+    await alice.until(f"() => ({LABEL})() === 'Synced'", what="the panel to say synced")
+    stale = ".nbrt-sync--stale"
+    await alice.js("(s) => window.__nbrt.watchFor(s)", stale)
+    # Longer than three missed heartbeats (3 s each): a cell that runs is a kernel that lives.
+    await alice.run("import time\ntime.sleep(11)", timeout=40_000)
+    assert not await alice.js("(s) => window.__nbrt.seenEver(s)", stale), "a busy kernel was shown as gone"
+
+    pid = await alice.value("os.getpid() if (os := __import__('os')) else 0")
+    await asyncio.to_thread(os.kill, pid, signal.SIGKILL)
+    await alice.until(f"() => ({LABEL})() === 'Kernel not answering'", what="the panel to notice the dead kernel")
+    await alice.until(
+        "() => window.__nbrt.members().every((m) => m.status === 'offline')", what="every badge to turn offline"
+    )
+    await expect(alice.page.locator(".nbrt-presence-summary")).to_contain_text("kernel not answering")
+    await expect(alice.page.locator(NOTICE)).to_contain_text("kernel is not answering")
+    await expect(alice.page.locator(".nbrt-add")).to_have_count(0)
+    await alice.screenshot(alice.page.locator(".jp-Notebook"), "dead-kernel")
