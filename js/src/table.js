@@ -293,9 +293,9 @@ export default {
     function keepWidths() {
       for (const th of thead.querySelectorAll("th")) {
         const name = th.classList.contains("nbrt-row-status") ? "\u0000status" : str(th.textContent);
-        const width = Math.max(widths.get(name) ?? 0, th.getBoundingClientRect().width);
+        const width = Math.max(widths.get(name) ?? 0, th.offsetWidth); // whole pixels: re-measuring never creeps
         widths.set(name, width);
-        if (width > 0) th.style.minWidth = `${Math.ceil(width)}px`;
+        if (width > 0) th.style.minWidth = `${width}px`;
       }
     }
 

@@ -275,6 +275,16 @@
       return room;
     },
 
+    /** Whether a floating overlay (position: fixed) is wholly on screen and on top: inside the viewport, and the
+     * topmost element at each of its corners (2 px in), so no ancestor clips it and nothing covers it. */
+    overlayShown(el) {
+      if (!el) return false;
+      const r = el.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1 || r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth) return false;
+      return [[r.left + 2, r.top + 2], [r.right - 2, r.top + 2], [r.left + 2, r.bottom - 2], [r.right - 2, r.bottom - 2]]
+        .every(([x, y]) => { const hit = document.elementFromPoint(x, y); return Boolean(hit) && el.contains(hit); });
+    },
+
     /** clipRoom() of the remote caret label showing `name` in the n-th editor. */
     caretLabelRoom(name, n = 0) {
       const editor = document.querySelectorAll(".nbrt-editor")[n];

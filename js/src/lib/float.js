@@ -20,6 +20,15 @@ export function placeBelow(anchor, floating) {
   const top = below + hgt > window.innerHeight - MARGIN && a.top - GAP - hgt >= MARGIN ? a.top - GAP - hgt : below;
   floating.style.left = `${Math.round(left)}px`;
   floating.style.top = `${Math.round(top)}px`;
+  // An ancestor with a transform or `contain` (a host's output area may have one) becomes the containing block of
+  // fixed elements: measure where the overlay landed and move it by the difference.
+  const landed = floating.getBoundingClientRect();
+  const dx = landed.left - Math.round(left);
+  const dy = landed.top - Math.round(top);
+  if (dx || dy) {
+    floating.style.left = `${Math.round(left - dx)}px`;
+    floating.style.top = `${Math.round(top - dy)}px`;
+  }
 }
 
 /**
