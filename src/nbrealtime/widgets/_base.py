@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 
 class NbrtWidget(anywidget.AnyWidget):
     """A thin view over feature objects: traits mirror their state; a browser message ``{"type": T, …}`` calls the
-    view's ``msg_T(message, buffers)``, so a composite view accepts the messages of all its parts."""
+    view's ``msg_T(message, buffers)``. Each part (``SyncView``, ``PresenceView``, …) is a mixin with its traits, a
+    ``show_…(feature)`` that binds it and calls :meth:`watch_room`, and its ``msg_…`` handlers; a widget is one or
+    several parts plus its ``_esm``, so a composite view is one anywidget that accepts the messages of all its parts."""
 
     _css = STATIC / "nbrealtime.css"
     room_status = traitlets.Unicode("connecting").tag(sync=True)
@@ -52,7 +54,11 @@ class NbrtWidget(anywidget.AnyWidget):
             method(message, buffers)
 
     def watch_room(self, room: Room) -> None:
-        """Keep ``room_status`` current and send heartbeats, so the view can tell a closed room or a dead kernel."""
+        """Keep ``room_status`` current and send heartbeats, so the view can tell a closed room or a dead kernel.
+        Every part of a composite view calls this with the same room: only the first call counts."""
+        if getattr(self, "_watched_room", None) is room:
+            return
+        self._watched_room = room
         self.room_status = room.status
         room.on_status(self._set_room_status)
         _heartbeat.watch(self)

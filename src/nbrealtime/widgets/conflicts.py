@@ -23,6 +23,7 @@ class ConflictsView(traitlets.HasTraits):
         self._conflicts_of = table
         self._show_conflicts(table)
         table.on_view(self._show_conflicts)
+        self.watch_room(table.room)
 
     def _show_conflicts(self, table: LiveTable) -> None:
         self.conflicts = [
@@ -52,4 +53,3 @@ class ConflictPanel(ConflictsView, NbrtWidget):
     def __init__(self, table: LiveTable) -> None:
         super().__init__()
         self.show_conflicts(table)
-        self.watch_room(table.room)

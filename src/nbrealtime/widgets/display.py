@@ -61,7 +61,6 @@ class RoomPanel(SyncView, PresenceView, NotificationsView, NbrtWidget):
         self.show_sync(room)
         self.show_presence(room.presence)
         self.show_notifications(room.notifications)
-        self.watch_room(room)
         self._room_name = room.name
 
     def __repr__(self) -> str:
@@ -77,7 +76,6 @@ class LiveTablePanel(TableView, ConflictsView, NbrtWidget):
         super().__init__()
         self.show_table(table)
         self.show_conflicts(table)
-        self.watch_room(table.room)
         self._name = table.name
 
     def __repr__(self) -> str:

@@ -39,6 +39,7 @@ class NotificationsView(traitlets.HasTraits):
         self._notifications = notifications
         self._show_items(notifications.all)
         notifications.on_change(self._show_items)
+        self.watch_room(notifications.room_object)
 
     def _show_items(self, items: list[Notification]) -> None:
         pending = self._notifications.pending_reads
@@ -60,4 +61,3 @@ class NotificationsWidget(NotificationsView, NbrtWidget):
     def __init__(self, notifications: Notifications) -> None:
         super().__init__()
         self.show_notifications(notifications)
-        self.watch_room(notifications.room_object)

@@ -39,6 +39,7 @@ class PresenceView(traitlets.HasTraits):
         self.idle_after = min(presence.idle_after, 300.0)
         self._show_members(presence.members)
         presence.on_change(self._show_members)
+        self.watch_room(presence.room_object)
 
     def _show_members(self, members: list[Member]) -> None:
         self.members = [member_json(member, self._presence.me.id) for member in members]
@@ -54,4 +55,3 @@ class PresenceWidget(PresenceView, NbrtWidget):
     def __init__(self, presence: Presence) -> None:
         super().__init__()
         self.show_presence(presence)
-        self.watch_room(presence.room_object)

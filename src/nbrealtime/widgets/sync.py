@@ -38,6 +38,7 @@ class SyncView(traitlets.HasTraits):
         self.refresh()
         room.on_status(self._refresh_on)
         room.on_pending(self._refresh_on)
+        self.watch_room(room)
 
     def _refresh_on(self, _value: Any) -> None:
         self.refresh()
@@ -54,4 +55,3 @@ class SyncIndicator(SyncView, NbrtWidget):
     def __init__(self, room: Room) -> None:
         super().__init__()
         self.show_sync(room)
-        self.watch_room(room)

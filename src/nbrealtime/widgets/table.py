@@ -27,6 +27,7 @@ class TableView(traitlets.HasTraits):
         self.key = table.key
         self._show_rows(table)
         table.on_view(self._show_rows)
+        self.watch_room(table.room)
 
     def _show_rows(self, table: LiveTable) -> None:
         rows = table.rows
@@ -75,4 +76,3 @@ class LiveTableWidget(TableView, NbrtWidget):
     def __init__(self, table: LiveTable, *, editable: bool = True) -> None:
         super().__init__(editable=editable)
         self.show_table(table)
-        self.watch_room(table.room)
