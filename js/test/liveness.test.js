@@ -80,6 +80,19 @@ describe("composite views", () => {
     expect(statuses(el)).toEqual(["nbrt-status--offline", "nbrt-status--offline"]);
   });
 
+  it("a lost connection: nobody is vouched for, and the table stays editable with its writes queued", () => {
+    const room = new FakeModel(roomTraits({ room_status: "reconnecting", state: "offline" }));
+    const { el } = mount(panel, room);
+    expect(statuses(el)).toEqual(["nbrt-status--offline", "nbrt-status--offline"]);
+    expect(el.querySelector(".nbrt-presence-summary").textContent).toBe("nobody online · connection lost");
+    const table = new FakeModel(tableTraits({ room_status: "offline" }));
+    const { el: tableEl } = mount(livetable, table);
+    expect(tableEl.querySelector(".nbrt-notice").textContent).toContain("queued");
+    expect(tableEl.querySelector(".nbrt-add")).not.toBeNull();
+    tableEl.querySelector("input[type=checkbox]").click();
+    expect(table.messages("edit")).toEqual([{ type: "edit", key: "r1", column: "done", value: true }]);
+  });
+
   it("the table panel goes read-only with a notice, keeping a draft typed before", () => {
     const model = new FakeModel(tableTraits());
     const { el } = mount(livetable, model);

@@ -126,6 +126,8 @@ class JupyterLab:
             f"--ServerApp.root_dir={root}",
             f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
             "--LabApp.expose_app_in_browser=True",
+            # the harness's own REST calls (shutdown_kernels) carry no XSRF token: without this they get 403
+            "--ServerApp.disable_check_xsrf=True",
             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]  # fmt: skip
         with open(self.log_path, "wb") as log:
@@ -170,9 +172,9 @@ class JupyterLab:
         """Delete every session (their kernels exit, and with them their rooms) and wait until none is left."""
         with httpx.Client(base_url=self.url, timeout=30) as client:
             for session in client.get("/api/sessions").json():
-                client.delete(f"/api/sessions/{session['id']}")
+                client.delete(f"/api/sessions/{session['id']}").raise_for_status()
             for kernel in client.get("/api/kernels").json():
-                client.delete(f"/api/kernels/{kernel['id']}")
+                client.delete(f"/api/kernels/{kernel['id']}").raise_for_status()
 
     def stop(self) -> None:
         if self.process.poll() is None:

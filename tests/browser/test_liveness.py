@@ -73,3 +73,20 @@ async def test_a_busy_kernel_stays_live_and_a_killed_kernel_is_shown_as_gone(lab
     await expect(alice.page.locator(NOTICE)).to_contain_text("kernel is not answering")
     await expect(alice.page.locator(".nbrt-add")).to_have_count(0)
     await alice.screenshot(alice.page.locator(".jp-Notebook"), "dead-kernel")
+
+
+async def test_a_kernel_shut_down_is_shown_as_gone(lab):
+    alice = await lab.open(lab.notebook("alice", "alice", "room.panel()"))
+    await alice.until(f"() => ({LABEL})() === 'Synced'", what="the panel to say synced")
+    await asyncio.to_thread(lab.jupyter.shutdown_kernels)
+    # The kernel closes its rooms on the way out, then its heartbeats stop; when JupyterLab starts a new kernel its
+    # widget manager drops the old models and their views. Any of these is the truth; a live-looking panel is not.
+    outcome = await alice.until(
+        f"""() => {{ if (!document.querySelector('.nbrt-room-panel')) return 'removed';
+            const label = ({LABEL})(); return ['Room closed', 'Kernel not answering'].includes(label) && label; }}""",
+        what="the panel to say the kernel or its room is gone (or to be removed)",
+    )
+    if outcome != "removed":
+        await alice.until(
+            "() => window.__nbrt.members().every((m) => m.status === 'offline')", what="every badge to turn offline"
+        )
