@@ -210,7 +210,9 @@ export default {
         details.set(more, names);
         items.push(more);
       }
-      const open = shown && [...details.keys()].find((li) => li.dataset.name === shown?.li.dataset.name && shown?.li.dataset.name);
+      // A redraw replaces the badges: the card that was open stays open on the same person's new badge.
+      const openName = shown?.li.dataset.name;
+      const open = openName ? [...details.keys()].find((li) => li.dataset.name === openName) : undefined;
       for (const [li, text] of details) {
         li.addEventListener("mouseenter", () => showCard(li, text));
         li.addEventListener("focus", () => showCard(li, text));
