@@ -46,7 +46,7 @@ export function notice(state) {
     case "closed":
       return "This room is closed: the view is read-only and shows the last state it had.";
     case "stale":
-      return "The kernel is not answering (stopped, restarted or disconnected): the view is read-only until it is back.";
+      return "The kernel is not answering (stopped, restarted or disconnected): the view is read-only; run its cell again once the kernel is back.";
     case "offline":
       return "Offline: changes made here are queued and sent when the connection is back.";
     default:
