@@ -1,5 +1,6 @@
 // Conflict panel: base / mine / theirs side by side, resolve by choice or by an edited value.
 import { h, replace } from "./lib/dom.js";
+import { liveness, readOnly } from "./lib/liveness.js";
 import { Disposer, getList, str } from "./lib/model.js";
 import { formatValue, parseLike } from "./lib/values.js";
 
@@ -57,6 +58,7 @@ export default {
       const mine = obj(c.mine);
       const theirs = obj(c.theirs);
       const busy = resolving.has(id);
+      const frozen = readOnly(live.state); // a choice made now could not reach the kernel: offered again when back
 
       const rows = fields.map((f) =>
         h("tr", { class: conflicting.has(f) ? "nbrt-conflict-field" : undefined },
@@ -77,7 +79,7 @@ export default {
       );
 
       const button = (/** @type {string} */ text, /** @type {string} */ cls, /** @type {() => void} */ fn) => {
-        const b = h("button", { class: ["nbrt-button", cls], type: "button", text, disabled: busy });
+        const b = h("button", { class: ["nbrt-button", cls], type: "button", text, disabled: busy || frozen });
         b.addEventListener("click", fn);
         return b;
       };
@@ -160,7 +162,7 @@ export default {
           inputs.map((i) => i.label),
           error,
           h("div", { class: "nbrt-conflict-actions" },
-            h("button", { class: "nbrt-button nbrt-button--primary", type: "submit", text: "Save" }),
+            h("button", { class: "nbrt-button nbrt-button--primary", type: "submit", text: "Save", disabled: frozen }),
             button("Cancel", "nbrt-button--quiet", () => {
               drafts.delete(id);
               draw(true);
@@ -169,7 +171,7 @@ export default {
         );
         form.addEventListener("submit", (e) => {
           e.preventDefault();
-          save();
+          if (!frozen) save();
         });
         form.addEventListener("keydown", (e) => {
           if (e.key === "Escape") {
@@ -210,11 +212,13 @@ export default {
       });
       cards = next;
       heading.textContent = conflicts.length === 1 ? "1 conflict" : `${conflicts.length} conflicts`;
-      heading.hidden = conflicts.length === 0;
-      replace(list, els.length ? els : h("div", { class: "nbrt-empty", text: "No conflicts" }));
+      // Nothing at all while there is nothing to settle: an empty panel under every table is noise.
+      root.hidden = conflicts.length === 0;
+      replace(list, els);
     }
 
-    draw();
+    const live = liveness(model);
+    d.add(live.subscribe(() => draw(true)));
     d.model(model, "change:conflicts", () => draw());
 
     return () => {

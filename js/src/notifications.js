@@ -1,5 +1,7 @@
 // Notifications: a bell with an unread badge, a drop-down list, and toasts for new arrivals.
 import { h, icon, replace } from "./lib/dom.js";
+import { follow } from "./lib/float.js";
+import { liveness, readOnly } from "./lib/liveness.js";
 import { Disposer, getList, getNumber, str } from "./lib/model.js";
 import { absoluteTime, relativeTime } from "./lib/time.js";
 import { acquireRegion, dismissToast, showToast } from "./lib/toasts.js";
@@ -28,8 +30,6 @@ export default {
   /** @param {{ model: import("./lib/model.js").Model, el: HTMLElement }} ctx */
   render({ model, el }) {
     const d = new Disposer();
-    const toastRegion = acquireRegion();
-    d.add(() => toastRegion.release());
 
     const badge = h("span", { class: "nbrt-badge", "aria-hidden": "true" });
     const bell = h("button", {
@@ -49,6 +49,11 @@ export default {
     );
     const root = h("div", { class: "nbrt-root nbrt-notifications" }, bell, panel);
     el.append(root);
+    const toastRegion = acquireRegion(root);
+    d.add(() => toastRegion.release());
+    const live = liveness(model);
+    /** Marking read needs the kernel and the room: not offered while either is gone. */
+    const canMark = () => !readOnly(live.state);
 
     /** @returns {Notification[]} */
     const items = () => getList(model, "notifications").filter((n) => n && typeof n === "object" && n.id != null);
@@ -79,7 +84,7 @@ export default {
           type: "button",
           title: "Mark as read",
           "aria-label": `Mark “${str(n.title)}” as read`,
-          disabled: n.pending ? true : undefined,
+          disabled: n.pending || !canMark() ? true : undefined,
         });
         btn.append(icon("check"));
         btn.addEventListener("click", () => markRead(str(n.id)));
@@ -93,7 +98,7 @@ export default {
       badge.textContent = unread > 99 ? "99+" : String(unread);
       badge.hidden = unread <= 0;
       bell.setAttribute("aria-label", unread > 0 ? `Notifications, ${unread} unread` : "Notifications");
-      markAll.disabled = unread <= 0;
+      markAll.disabled = unread <= 0 || !canMark();
     };
 
     const drawList = () => {
@@ -124,17 +129,25 @@ export default {
           message: str(n.message),
           meta: n.sender_name ? `from ${str(n.sender_name)}` : "",
           seconds,
-          onActivate: () => markRead(id),
+          onActivate: () => canMark() && markRead(id),
         });
       }
     };
 
+    /** @type {(() => void) | null} */
+    let unfollow = null;
     const setOpen = (/** @type {boolean} */ open) => {
       panel.hidden = !open;
       bell.setAttribute("aria-expanded", String(open));
       root.classList.toggle("nbrt-notifications--open", open);
-      if (open) drawList();
+      unfollow?.();
+      unfollow = null;
+      if (open) {
+        drawList();
+        unfollow = follow(bell, panel); // floats over the notebook instead of pushing the cells below down
+      }
     };
+    d.add(() => unfollow?.());
 
     bell.addEventListener("click", () => setOpen(panel.hidden));
     markAll.addEventListener("click", () => model.send({ type: "mark_all_read" }));
@@ -164,8 +177,12 @@ export default {
     d.model(model, "change:notifications", onChange);
     d.model(model, "change:unread_count", drawBadge);
     d.interval(() => !panel.hidden && drawList(), 30_000);
-    drawBadge();
-    drawList();
+    d.add(
+      live.subscribe(() => {
+        drawBadge();
+        drawList();
+      }),
+    );
 
     return () => {
       d.dispose();

@@ -1,6 +1,9 @@
 // Presence: who is here, where, and since when. Also reports this browser's idle/visibility state.
 import { avatar } from "./lib/avatar.js";
+import { distinctInitials } from "./lib/color.js";
 import { h, replace } from "./lib/dom.js";
+import { follow } from "./lib/float.js";
+import { liveness } from "./lib/liveness.js";
 import { Disposer, getList, getNumber, str } from "./lib/model.js";
 import { relativeTime } from "./lib/time.js";
 import { debounce } from "./lib/timing.js";
@@ -54,33 +57,38 @@ export function describe(m, now) {
 }
 
 /**
+ * A badge: the details are in its accessible name and, on hover or focus, in the view's hover card.
  * @param {Member} m
+ * @param {string} text its initials
  * @param {number} now
  */
-function memberItem(m, now) {
+function memberItem(m, text, now) {
   const status = normStatus(m.status);
-  const title = describe(m, now);
   return h(
     "li",
     {
       class: ["nbrt-member", `nbrt-member--${status}`, m.is_self && "nbrt-member--self"],
-      title,
-      "aria-label": title.replaceAll("\n", ", "),
+      "aria-label": describe(m, now).replaceAll("\n", ", "),
+      dataset: { name: str(m.name) },
       tabindex: "0",
     },
-    avatar(m),
+    avatar(m, { text }),
     h("span", { class: ["nbrt-status-dot", `nbrt-status--${status}`], "aria-hidden": "true" }),
   );
 }
 
+/** Why nobody is shown as here, when the view cannot know. */
+const UNKNOWN = { closed: "room closed", stale: "kernel not answering", offline: "connection lost" };
+
 /** @param {Member[]} members */
 function summary(members) {
+  if (!members.length) return "nobody here yet";
   const counts = { online: 0, away: 0, offline: 0 };
   for (const m of members) counts[normStatus(m.status)] += 1;
   const parts = [];
   if (counts.online) parts.push(`${counts.online} online`);
   if (counts.away) parts.push(`${counts.away} away`);
-  if (!parts.length) parts.push(members.length ? "nobody online" : "nobody here yet");
+  if (!parts.length) parts.push("nobody online");
   return parts.join(" · ");
 }
 
@@ -156,27 +164,70 @@ export default {
     const d = new Disposer();
     const list = h("ul", { class: "nbrt-members", role: "list", "aria-label": "People in this room" });
     const label = h("span", { class: "nbrt-presence-summary" });
-    const root = h("div", { class: "nbrt-root nbrt-presence", role: "group", "aria-label": "Presence" }, list, label);
+    const card = h("div", { class: "nbrt-member-card", role: "tooltip", hidden: true });
+    const root = h("div", { class: "nbrt-root nbrt-presence", role: "group", "aria-label": "Presence" }, list, label, card);
     el.append(root);
+    const live = liveness(model);
+
+    /** @type {{ li: HTMLElement, text: string, unfollow: () => void } | null} */
+    let shown = null;
+    const hideCard = () => {
+      shown?.unfollow();
+      shown = null;
+      card.hidden = true;
+    };
+    const showCard = (/** @type {HTMLElement} */ li, /** @type {string} */ text) => {
+      hideCard();
+      replace(card, text.split("\n").map((line, i) => h("div", { class: i ? "nbrt-member-card-line" : "nbrt-member-card-name", text: line })));
+      card.hidden = false;
+      shown = { li, text, unfollow: follow(li, card) };
+    };
+    d.add(hideCard);
 
     const draw = () => {
       const now = Date.now();
-      const members = sortMembers(getList(model, "members").filter((m) => m && typeof m === "object"));
+      const known = live.state === "live";
+      // A closed room, a silent kernel or a lost connection cannot vouch for anyone: nobody is shown as here.
+      const members = sortMembers(
+        getList(model, "members")
+          .filter((m) => m && typeof m === "object")
+          .map((m) => (known ? m : { ...m, status: "offline" })),
+      );
       const visible = members.slice(0, MAX_VISIBLE);
       const hidden = members.slice(MAX_VISIBLE);
-      const items = visible.map((m) => memberItem(m, now));
+      const texts = distinctInitials(visible.map((m) => m.name));
+      /** @type {Map<HTMLElement, string>} */
+      const details = new Map();
+      const items = visible.map((m, i) => {
+        const li = memberItem(m, texts[i], now);
+        details.set(li, describe(m, now));
+        return li;
+      });
       if (hidden.length) {
         const names = hidden.map((m) => describe(m, now).split("\n")[0]).join("\n");
-        items.push(
-          h("li", { class: "nbrt-member nbrt-member--more", title: names, tabindex: "0" },
-            h("span", { class: "nbrt-avatar nbrt-avatar--more", text: `+${hidden.length}` })),
-        );
+        const more = h("li", { class: "nbrt-member nbrt-member--more", "aria-label": names.replaceAll("\n", ", "), tabindex: "0" },
+          h("span", { class: "nbrt-avatar nbrt-avatar--more", text: `+${hidden.length}` }));
+        details.set(more, names);
+        items.push(more);
+      }
+      // A redraw replaces the badges: the card that was open stays open on the same person's new badge.
+      const openName = shown?.li.dataset.name;
+      const open = openName ? [...details.keys()].find((li) => li.dataset.name === openName) : undefined;
+      for (const [li, text] of details) {
+        li.addEventListener("mouseenter", () => showCard(li, text));
+        li.addEventListener("focus", () => showCard(li, text));
+        li.addEventListener("mouseleave", hideCard);
+        li.addEventListener("blur", hideCard);
       }
       replace(list, items);
-      label.textContent = summary(members);
+      if (open) showCard(open, /** @type {string} */ (details.get(open)));
+      else if (shown) hideCard();
+      const why = known ? "" : UNKNOWN[/** @type {"closed" | "stale" | "offline"} */ (live.state)];
+      label.textContent = why ? `${summary(members)} · ${why}` : summary(members);
+      root.classList.toggle("nbrt-presence--unknown", !known);
     };
 
-    draw();
+    d.add(live.subscribe(draw));
     d.model(model, "change:members", draw);
     d.interval(draw, REFRESH_MS);
     trackActivity(model, d);

@@ -1,9 +1,10 @@
 // Sync indicator: "● Synced", "Saving… (3 pending)", "Offline (3 queued)".
 import { avatar } from "./lib/avatar.js";
 import { h } from "./lib/dom.js";
+import { liveness, notice } from "./lib/liveness.js";
 import { Disposer, getNumber, str } from "./lib/model.js";
 
-const STATES = new Set(["synced", "saving", "offline", "connecting", "closed"]);
+const STATES = new Set(["synced", "saving", "offline", "connecting", "closed", "stale"]);
 
 /**
  * The label for a state and pending count.
@@ -21,7 +22,9 @@ export function syncLabel(state, pending) {
     case "connecting":
       return pending > 0 ? `Connecting… (${pending} queued)` : "Connecting…";
     case "closed":
-      return pending > 0 ? `Disconnected (${pending} unsent)` : "Disconnected";
+      return pending > 0 ? `Room closed (${pending} unsent)` : "Room closed";
+    case "stale":
+      return "Kernel not answering";
     default:
       return str(state) || "Unknown";
   }
@@ -40,7 +43,7 @@ export default {
     el.append(root);
 
     const draw = () => {
-      const raw = model.get("state");
+      const raw = live.state === "stale" ? "stale" : model.get("state");
       const state = STATES.has(raw) ? raw : "connecting";
       const pending = Math.max(0, Math.floor(getNumber(model, "pending", 0)));
       const effective = state === "synced" && pending > 0 ? "saving" : state;
@@ -56,10 +59,13 @@ export default {
         who.append(avatar(user, { size: "sm" }), h("span", { class: "nbrt-sync-username", text: str(user.name) }));
         who.title = `Signed in as ${str(user.name)}`;
       }
-      root.title = [label.textContent, roomName && `room ${roomName}`, user?.name && `as ${str(user.name)}`].filter(Boolean).join(" · ");
+      root.title = [label.textContent, roomName && `room ${roomName}`, user?.name && `as ${str(user.name)}`, notice(live.state)]
+        .filter(Boolean)
+        .join(" · ");
     };
 
-    draw();
+    const live = liveness(model);
+    d.add(live.subscribe(draw));
     for (const t of ["state", "pending", "room", "user"]) d.model(model, `change:${t}`, draw);
 
     return () => {

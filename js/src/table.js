@@ -1,6 +1,7 @@
 // Live table: optimistic rows (pending / failed), flash on remote change, inline editing.
 import link from "runtime:link";
 import { h, icon, replace, srOnly } from "./lib/dom.js";
+import { liveness, notice, readOnly } from "./lib/liveness.js";
 import { Disposer, getList, str } from "./lib/model.js";
 import { loadRuntime } from "./lib/runtime.js";
 import { formatValue, parseLike, sameValue } from "./lib/values.js";
@@ -37,14 +38,21 @@ function sampleOf(kind) {
   return kind === "number" ? 0 : kind === "boolean" ? false : kind === "object" ? {} : "";
 }
 
-/** @param {unknown} value */
-function valueNode(value) {
-  if (typeof value === "boolean") {
-    const box = h("input", { type: "checkbox", disabled: true, "aria-label": String(value) });
-    box.checked = value;
-    return box;
+/**
+ * A cell's content. A boolean is a checkbox that one click toggles (`onToggle`), or, where the table cannot be
+ * edited, a mark drawn at full contrast (a disabled checkbox would be greyed out like something broken).
+ * @param {unknown} value
+ * @param {((checked: boolean) => void) | null} onToggle
+ */
+function valueNode(value, onToggle) {
+  if (typeof value !== "boolean") return formatValue(value);
+  if (!onToggle) {
+    return h("span", { class: ["nbrt-bool", value && "nbrt-bool--true"], role: "img", "aria-label": String(value), text: value ? "✓" : "" });
   }
-  return formatValue(value);
+  const box = h("input", { class: "nbrt-bool-input", type: "checkbox", "aria-label": String(value) });
+  box.checked = value;
+  box.addEventListener("change", () => onToggle(box.checked));
+  return box;
 }
 
 export default {
@@ -55,8 +63,12 @@ export default {
     const tbody = h("tbody");
     const tfoot = h("tfoot");
     const table = h("table", { class: "nbrt-table" }, thead, tbody, tfoot);
-    const root = h("div", { class: "nbrt-root nbrt-table-wrap" }, table);
+    const banner = h("div", { class: "nbrt-notice", role: "status", hidden: true });
+    const root = h("div", { class: "nbrt-root nbrt-table-wrap" }, banner, table);
     el.append(root);
+    const live = liveness(model);
+    /** @type {Map<string, number>} the widest each column has been: columns grow, never shrink, between updates */
+    const widths = new Map();
 
     /** @type {Map<string, string>} key → JSON of values at the previous render */
     let previous = new Map();
@@ -81,6 +93,11 @@ export default {
     const direct = new TableLink(() => loadRuntime("link", link.source, link.hash), model, () => draw());
     d.add(() => direct.close());
     const rows = () => direct.overlay(modelRows());
+    /** @param {string} key @param {string} column @param {unknown} value */
+    const editCell = (key, column, value) => {
+      const row = modelRows().find((r) => str(r.key) === key);
+      if (row) direct.edit(row, column, value);
+    };
 
     /** @param {HTMLElement} node */
     const flash = (node) => {
@@ -98,6 +115,7 @@ export default {
     const stopEditing = (commit) => {
       const ed = editing;
       if (!ed) return;
+      if (commit && readOnly(live.state)) return; // nowhere to send it: the draft stays in the cell, shown
       editing = null;
       if (commit) {
         const raw = ed.input.type === "checkbox" ? String(ed.input.checked) : ed.input.value;
@@ -109,8 +127,7 @@ export default {
           return;
         }
         if (!sameValue(parsed.value, ed.original)) {
-          const row = modelRows().find((r) => str(r.key) === ed.key);
-          if (row) direct.edit(row, ed.column, parsed.value);
+          editCell(ed.key, ed.column, parsed.value);
         }
       }
       draw();
@@ -174,8 +191,8 @@ export default {
           class: ["nbrt-cell", typeof value === "number" && "nbrt-cell--num", (value === null || value === undefined) && "nbrt-cell--null",
             col === keyCol && "nbrt-cell--key"],
           title: typeof value === "object" && value !== null ? formatValue(value) : undefined,
-        }, valueNode(value));
-        if (canEdit && col !== keyCol) {
+        }, valueNode(value, canEdit && col !== keyCol ? (checked) => editCell(key, col, checked) : null));
+        if (canEdit && col !== keyCol && typeof value !== "boolean") {
           td.classList.add("nbrt-cell--editable");
           td.addEventListener("dblclick", () => startEditing(td, row, col));
         }
@@ -188,11 +205,7 @@ export default {
         retry.addEventListener("click", () => model.send({ type: "retry", key: row.key }));
         const discard = h("button", { class: "nbrt-button nbrt-button--small nbrt-button--quiet", type: "button", text: "Discard" });
         discard.addEventListener("click", () => model.send({ type: "discard", key: row.key }));
-        statusCell.append(
-          h("span", { class: "nbrt-row-error", role: "alert", title: str(row.error), text: str(row.error) || "Write failed" }),
-          retry,
-          discard,
-        );
+        statusCell.append(retry, discard);
       }
       if (canEdit) {
         const del = h("button", {
@@ -206,7 +219,12 @@ export default {
         statusCell.append(del);
       }
       tr.append(statusCell);
-      return tr;
+      if (status !== "failed") return [tr];
+      // The whole error, wrapped on a line of its own under the row: never cut off, never only in a tooltip.
+      const line = h("tr", { class: "nbrt-row-error-line" },
+        h("td", { colspan: String(cols.length + 1) },
+          h("span", { class: "nbrt-row-error", role: "alert", text: str(row.error) || "Write failed" })));
+      return [tr, line];
     };
 
     /**
@@ -283,15 +301,35 @@ export default {
       draw();
     };
 
+    /** Columns only ever widen: a value, a pending chip or an edit box that comes and goes does not shift them. */
+    function keepWidths() {
+      for (const th of thead.querySelectorAll("th")) {
+        const name = th.classList.contains("nbrt-row-status") ? "\u0000status" : str(th.textContent);
+        const width = Math.max(widths.get(name) ?? 0, th.offsetWidth); // whole pixels: re-measuring never creeps
+        widths.set(name, width);
+        if (width > 0) th.style.minWidth = `${width}px`;
+      }
+    }
+
     function draw() {
       const cols = columns();
       const keyCol = keyColumn();
-      const canEdit = editable();
+      const frozen = readOnly(live.state);
+      const canEdit = editable() && !frozen;
       const all = rows();
-      if (!canEdit) {
+      if (!editable()) {
         editing = null;
         addRow = null;
       }
+      // Read-only because the room closed or the kernel went quiet: what is being typed stays, unsendable, in view.
+      for (const input of [editing?.input, ...(addRow?.querySelectorAll("input, button") ?? [])]) {
+        if (input instanceof HTMLInputElement) input.readOnly = frozen;
+        if (input instanceof HTMLButtonElement || (input instanceof HTMLInputElement && input.type === "checkbox")) input.disabled = frozen;
+      }
+      banner.textContent = notice(live.state);
+      banner.hidden = !banner.textContent;
+      banner.className = `nbrt-notice nbrt-notice--${live.state}`;
+      root.classList.toggle("nbrt-table-wrap--readonly", frozen);
       const focused = editing && document.activeElement === editing.input;
       const selection = editing && !focused ? null : editing ? [editing.input.selectionStart, editing.input.selectionEnd] : null;
       rebuilding = true;
@@ -309,10 +347,10 @@ export default {
           const key = str(row.key);
           const json = JSON.stringify(row.values ?? {});
           current.set(key, json);
-          const tr = rowEl(row, cols, keyCol, canEdit);
-          if (!firstRender && previous.get(key) !== json) flash(tr);
-          return tr;
-        });
+          const lines = rowEl(row, cols, keyCol, canEdit);
+          if (!firstRender && previous.get(key) !== json) flash(lines[0]);
+          return lines;
+        }).flat();
         if (editing && !current.has(editing.key)) editing = null;
         if (!trs.length) {
           trs.push(h("tr", { class: "nbrt-empty-row" }, h("td", { class: "nbrt-empty", colspan: String(cols.length + 1), text: "No rows" })));
@@ -321,14 +359,13 @@ export default {
         previous = current;
         firstRender = false;
 
-        if (canEdit) {
-          if (addRow) replace(tfoot, addRow);
-          else {
-            const add = h("button", { class: "nbrt-button nbrt-button--link nbrt-add", type: "button" }, icon("plus"), "Add row");
-            add.addEventListener("click", openAdd);
-            replace(tfoot, h("tr", {}, h("td", { colspan: String(cols.length + 1) }, add)));
-          }
+        if (addRow) replace(tfoot, addRow);
+        else if (canEdit) {
+          const add = h("button", { class: "nbrt-button nbrt-button--link nbrt-add", type: "button" }, icon("plus"), "Add row");
+          add.addEventListener("click", openAdd);
+          replace(tfoot, h("tr", {}, h("td", { colspan: String(cols.length + 1) }, add)));
         } else replace(tfoot);
+        keepWidths();
       } finally {
         rebuilding = false;
       }
@@ -338,7 +375,7 @@ export default {
       }
     }
 
-    draw();
+    d.add(live.subscribe(() => draw()));
     for (const t of ["columns", "key", "rows", "editable"]) d.model(model, `change:${t}`, draw);
     d.model(model, "change:link", () => direct.follow());
     direct.follow();

@@ -14,9 +14,10 @@ const conflict = (over = {}) => ({
 const button = (root, text) => [...root.querySelectorAll("button")].find((b) => b.textContent === text);
 
 describe("conflicts", () => {
-  it("shows an empty state", () => {
+  it("shows nothing while there is nothing to settle (no 'No conflicts' under every table)", () => {
     const { el } = mount(conflicts, new FakeModel({ conflicts: [] }));
-    expect(el.querySelector(".nbrt-empty").textContent).toBe("No conflicts");
+    expect(el.querySelector(".nbrt-conflicts").hidden).toBe(true);
+    expect(el.querySelector(".nbrt-empty")).toBeNull();
   });
 
   it("renders base / mine / theirs side by side with conflicting fields highlighted first", () => {
@@ -53,7 +54,7 @@ describe("conflicts", () => {
     model.set("conflicts", [conflict({ id: "c2", key: "row-8" })]);
     expect(el.querySelectorAll(".nbrt-conflict")).toHaveLength(1);
     model.set("conflicts", []);
-    expect(el.querySelector(".nbrt-empty").textContent).toBe("No conflicts");
+    expect(el.querySelector(".nbrt-conflicts").hidden).toBe(true);
   });
 
   it("Edit… opens inputs prefilled with mine and sends a typed value", () => {

@@ -90,13 +90,17 @@ describe("notifications", () => {
     expect(panel.hidden).toBe(true); // closed stays closed
   });
 
-  it("leaves room below the open drop-down for its shadow (output areas clip)", () => {
+  it("the drop-down floats at the bell (fixed, inside the widget) instead of pushing the cells below down", () => {
     const css = readFileSync(join(import.meta.dirname, "..", "src", "styles", "notifications.css"), "utf8");
     const rule = /\.nbrt-panel \{([^}]*)\}/.exec(css)[1];
-    const margin = /margin:\s*(\d+)px\s+(\d+)px\s+(\d+)px/.exec(rule);
-    expect(margin).not.toBeNull();
-    expect(Number(margin[3])).toBeGreaterThanOrEqual(10); // --nbrt-shadow: 0 2px 8px
-    expect(Number(margin[2])).toBeGreaterThanOrEqual(8);
+    expect(rule).toContain("position: fixed");
+    const model = new FakeModel({ notifications: [note()], unread_count: 1 });
+    const { el } = mount(notifications, model);
+    el.querySelector(".nbrt-bell").click();
+    const panel = el.querySelector(".nbrt-panel");
+    expect(el.contains(panel)).toBe(true);
+    expect(panel.style.top).toMatch(/px$/);
+    expect(panel.style.left).toMatch(/px$/);
   });
 
   it("updates live; pending reads are marked", () => {

@@ -28,10 +28,10 @@ describe("presence", () => {
     expect(items[1].querySelector(".nbrt-avatar").style.color).toBe("rgb(255, 255, 255)");
     expect(items[2].classList.contains("nbrt-member--offline")).toBe(true);
     expect(items[0].querySelector(".nbrt-status-dot").classList.contains("nbrt-status--online")).toBe(true);
-    expect(items[0].title).toContain("Ada Lovelace (you)");
-    expect(items[0].title).toContain("In cell cell-2");
-    expect(items[0].title).toContain("typing");
-    expect(items[2].title).toContain("Last seen 5 min ago");
+    expect(items[0].getAttribute("aria-label")).toContain("Ada Lovelace (you)");
+    expect(items[0].getAttribute("aria-label")).toContain("In cell cell-2");
+    expect(items[0].getAttribute("aria-label")).toContain("typing");
+    expect(items[2].getAttribute("aria-label")).toContain("Last seen 5 min ago");
     expect(el.querySelector(".nbrt-presence-summary").textContent).toBe("1 online · 1 away");
   });
 
@@ -40,9 +40,9 @@ describe("presence", () => {
     const { el } = mount(presence, model);
     model.set("members", [members()[0]]);
     expect(el.querySelectorAll(".nbrt-member")).toHaveLength(1);
-    expect(el.querySelector(".nbrt-member").title).toContain("5 min ago");
+    expect(el.querySelector(".nbrt-member").getAttribute("aria-label")).toContain("5 min ago");
     vi.advanceTimersByTime(REFRESH_MS * 4);
-    expect(el.querySelector(".nbrt-member").title).toContain("7 min ago");
+    expect(el.querySelector(".nbrt-member").getAttribute("aria-label")).toContain("7 min ago");
   });
 
   it("keeps names and colours as data (XSS)", () => {
@@ -52,7 +52,7 @@ describe("presence", () => {
     const { el } = mount(presence, model);
     expect(injected()).toBe(0);
     const li = el.querySelector(".nbrt-member");
-    expect(li.title).toContain(XSS);
+    expect(li.getAttribute("aria-label")).toContain(XSS);
     // the unsafe colour was replaced by the fallback
     expect(li.querySelector(".nbrt-avatar").getAttribute("style")).not.toContain("url(");
   });

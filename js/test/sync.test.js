@@ -31,7 +31,7 @@ describe("sync indicator", () => {
     model.set("state", "connecting");
     expect(label(el)).toBe("Connecting…");
     model.set("state", "closed");
-    expect(label(el)).toBe("Disconnected");
+    expect(label(el)).toBe("Room closed");
     model.set("room", "other");
     expect(el.querySelector(".nbrt-sync-room").textContent).toBe("other");
     model.set("user", { name: "Grace Hopper", color: "#000" });

@@ -10,7 +10,7 @@ const rows = () => [
   { key: "r3", values: { id: "r3", name: "Plum", qty: 1, done: false, meta: null }, status: "failed", error: "permission denied" },
 ];
 const traits = (over = {}) => ({ columns: ["id", "name", "qty", "done", "meta"], key: "id", rows: rows(), editable: true, ...over });
-const trs = (el) => [...el.querySelectorAll("tbody tr")];
+const trs = (el) => [...el.querySelectorAll("tbody tr.nbrt-row")];
 const cell = (el, r, c) => trs(el)[r].querySelectorAll("td")[c];
 const dbl = (node) => node.dispatchEvent(new MouseEvent("dblclick", { bubbles: true }));
 const key = (node, k) => node.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true }));
@@ -30,7 +30,11 @@ describe("table", () => {
     expect(trs(el)[1].classList.contains("nbrt-row--pending")).toBe(true);
     expect(trs(el)[1].querySelector(".nbrt-chip--pending").textContent).toBe("pending");
     expect(trs(el)[2].classList.contains("nbrt-row--failed")).toBe(true);
-    expect(trs(el)[2].querySelector(".nbrt-row-error").textContent).toBe("permission denied");
+    // the whole error on its own line under the failed row, not cut off in the status cell
+    const line = trs(el)[2].nextElementSibling;
+    expect(line.classList.contains("nbrt-row-error-line")).toBe(true);
+    expect(line.querySelector(".nbrt-row-error").textContent).toBe("permission denied");
+    expect(line.querySelector("td").getAttribute("colspan")).toBe("6");
   });
 
   it("failed rows offer Retry and Discard; rows can be deleted", () => {
@@ -102,13 +106,12 @@ describe("table", () => {
     expect(model.messages("edit").at(-1)).toEqual({ type: "edit", key: "r1", column: "name", value: "12" });
   });
 
-  it("booleans edit as a checkbox; the key column is not editable", () => {
+  it("booleans are enabled checkboxes that one click toggles; the key column is not editable", () => {
     const model = new FakeModel(traits());
     const { el } = mount(table, model);
-    dbl(cell(el, 0, 3));
-    const box = cell(el, 0, 3).querySelector("input.nbrt-cell-input");
-    expect(box.type).toBe("checkbox");
-    box.click(); // toggles and fires change
+    const box = cell(el, 0, 3).querySelector("input[type=checkbox]");
+    expect(box.disabled).toBe(false);
+    box.click(); // one click: toggles and fires change, no double click into an editor first
     expect(model.messages("edit")).toEqual([{ type: "edit", key: "r1", column: "done", value: true }]);
     dbl(cell(el, 0, 0));
     expect(cell(el, 0, 0).querySelector("input")).toBeNull();
@@ -148,6 +151,8 @@ describe("table", () => {
     const { el } = mount(table, model);
     dbl(cell(el, 0, 1));
     expect(el.querySelector("input.nbrt-cell-input")).toBeNull();
+    expect(el.querySelector("input[type=checkbox]")).toBeNull(); // a full-contrast mark, not a greyed-out box
+    expect([...el.querySelectorAll(".nbrt-bool")].map((b) => b.getAttribute("aria-label"))).toEqual(["false", "true", "false"]);
     expect(el.querySelector(".nbrt-row-delete")).toBeNull();
     expect(el.querySelector(".nbrt-add")).toBeNull();
     model.set("editable", true);
@@ -185,7 +190,8 @@ describe("table", () => {
     for (const decl of ["max-width: none", "overflow: visible", "position: sticky", "right: 0"]) {
       expect(rule).toContain(decl);
     }
-    expect(rule).toMatch(/background-color: var\(--nbrt-bg\)/); // opaque: scrolled cells do not show through
+    // opaque (scrolled cells do not show through) in the notebook's own colour (no lighter strip in dark themes)
+    expect(rule).toMatch(/background-color: var\(--nbrt-surface\)/);
   });
 
   it("cleanup removes listeners and DOM", () => {

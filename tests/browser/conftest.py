@@ -51,6 +51,9 @@ WAIT_MS = 30_000  # a widget state reached through the backend
 KERNEL_MS = 90_000  # a notebook opened, its kernel started and the setup cells run (2 CPUs, several kernels)
 VIEWPORT = {"width": 1280, "height": 900}
 HELPERS = Path(__file__).with_name("pagehelpers.js")
+# An error nbrealtime causes: it names us or anywidget, Yjs's double-import warning, or it comes from a widget's ESM
+# (anywidget loads each bundle from a blob: URL).
+NBRT_ERROR = re.compile(r"nbrealtime|nbrt|anywidget|Yjs was already imported|blob:", re.IGNORECASE)
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker": {"autoStartDefaultKernel": True, "windowingMode": "none"},
@@ -120,6 +123,8 @@ class JupyterLab:
             f"--ServerApp.root_dir={root}",
             f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
             "--LabApp.expose_app_in_browser=True",
+            # the harness's own REST calls (shutdown_kernels) carry no XSRF token: without this they get 403
+            "--ServerApp.disable_check_xsrf=True",
             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]  # fmt: skip
         with open(self.log_path, "wb") as log:
@@ -164,9 +169,9 @@ class JupyterLab:
         """Delete every session (their kernels exit, and with them their rooms) and wait until none is left."""
         with httpx.Client(base_url=self.url, timeout=30) as client:
             for session in client.get("/api/sessions").json():
-                client.delete(f"/api/sessions/{session['id']}")
+                client.delete(f"/api/sessions/{session['id']}").raise_for_status()
             for kernel in client.get("/api/kernels").json():
-                client.delete(f"/api/kernels/{kernel['id']}")
+                client.delete(f"/api/kernels/{kernel['id']}").raise_for_status()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -216,8 +221,15 @@ class NotebookPage:
         self.page = page
         self.path = path
         self.errors: list[str] = []
-        page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
-        page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        self.nbrt_errors: list[str] = []
+        page.on("pageerror", lambda error: self._error(f"pageerror: {error}", f"{error} {error.stack}"))
+        page.on("console", lambda m: m.type == "error" and self._error(f"console: {m.text}", f"{m.text} {m.location}"))
+
+    def _error(self, text: str, evidence: str) -> None:
+        """Every browser error is kept for messages; those nbrealtime causes also fail the test (see ``lab``)."""
+        self.errors.append(text)
+        if NBRT_ERROR.search(evidence):
+            self.nbrt_errors.append(text)
 
     def __repr__(self) -> str:
         return f"<NotebookPage {self.path}>"
@@ -370,3 +382,6 @@ async def lab(
             if page.errors:
                 print(f"{page.path}: {len(page.errors)} browser errors, last: {page.errors[-5:]}")
         await opened.close()
+    caused = {page.path: page.nbrt_errors for page in opened.pages if page.nbrt_errors}
+    if caused:
+        pytest.fail(f"browser errors caused by nbrealtime: {caused}", pytrace=False)

@@ -95,7 +95,7 @@
         const dot = li.querySelector(".nbrt-status-dot");
         const status = dot ? [...dot.classList].find((c) => c.startsWith("nbrt-status--")) : null;
         return {
-          name: (li.getAttribute("title") || "").split("\n")[0].replace(/ \(you\)$/, ""),
+          name: li.dataset.name || "",
           status: status ? status.slice("nbrt-status--".length) : null,
           self: li.classList.contains("nbrt-member--self"),
           initials: (li.querySelector(".nbrt-avatar") || {}).textContent || "",
@@ -130,9 +130,7 @@
     /** Whether the badge of `name` in the n-th presence view is visible on screen. */
     memberShown(name, n = 0) {
       const root = document.querySelectorAll(".nbrt-presence")[n];
-      const li = root && [...root.querySelectorAll("li.nbrt-member")].find(
-        (e) => (e.getAttribute("title") || "").split("\n")[0].replace(/ \(you\)$/, "") === name,
-      );
+      const li = root && [...root.querySelectorAll("li.nbrt-member")].find((e) => e.dataset.name === name);
       return api.shown(li);
     },
 
@@ -194,11 +192,13 @@
         columns.forEach((c, i) => {
           if (!tds[i] || tds[i].classList.contains("nbrt-row-status")) return;
           const box = tds[i].querySelector("input[type=checkbox]");
-          cells[c] = box ? String(box.checked) : tds[i].textContent;
+          const mark = tds[i].querySelector(".nbrt-bool");
+          cells[c] = box ? String(box.checked) : mark ? mark.getAttribute("aria-label") : tds[i].textContent;
         });
         const status = [...tr.classList].find((c) => c.startsWith("nbrt-row--"));
         const chip = tr.querySelector(".nbrt-chip");
-        const error = tr.querySelector(".nbrt-row-error");
+        const line = tr.nextElementSibling;
+        const error = line && line.matches(".nbrt-row-error-line") ? line.querySelector(".nbrt-row-error") : null;
         return {
           key: (tr.querySelector(".nbrt-cell--key") || {}).textContent,
           cells,
@@ -237,6 +237,19 @@
       return Boolean(table);
     },
 
+    /** Record whether any element matching `selector` shows up (now or later); read with `seenEver(selector)`. */
+    watchFor(selector) {
+      const seen = (window.__nbrtSeen = window.__nbrtSeen || {});
+      seen[selector] = Boolean(document.querySelector(selector));
+      new MutationObserver(() => {
+        if (document.querySelector(selector)) seen[selector] = true;
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    },
+
+    seenEver(selector) {
+      return Boolean((window.__nbrtSeen || {})[selector]);
+    },
+
     flashes() {
       return window.__nbrtFlashes || [];
     },
@@ -262,6 +275,16 @@
       return room;
     },
 
+    /** Whether a floating overlay (position: fixed) is wholly on screen and on top: inside the viewport, and the
+     * topmost element at each of its corners (2 px in), so no ancestor clips it and nothing covers it. */
+    overlayShown(el) {
+      if (!el) return false;
+      const r = el.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1 || r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth) return false;
+      return [[r.left + 2, r.top + 2], [r.right - 2, r.top + 2], [r.left + 2, r.bottom - 2], [r.right - 2, r.bottom - 2]]
+        .every(([x, y]) => { const hit = document.elementFromPoint(x, y); return Boolean(hit) && el.contains(hit); });
+    },
+
     /** clipRoom() of the remote caret label showing `name` in the n-th editor. */
     caretLabelRoom(name, n = 0) {
       const editor = document.querySelectorAll(".nbrt-editor")[n];
@@ -277,6 +300,7 @@
         if (node.nodeType === Node.TEXT_NODE) return node.textContent;
         if (node.nodeType !== Node.ELEMENT_NODE) return "";
         if (node.hasAttribute("hidden")) return `<${node.tagName.toLowerCase()} hidden/>`; // what nobody sees
+        if (node.matches(".nbrt-toasts")) return ""; // the page's one toast region, held by whichever view came first
         const attrs = ["class", "title", "aria-label", "hidden", "disabled", "aria-expanded", "aria-busy"]
           .map((a) => (node.hasAttribute(a) ? `${a}=${node.getAttribute(a)}` : ""))
           .filter(Boolean)

@@ -90,15 +90,18 @@ tasks"""
 JOIN_TASKS = """tasks = room.collection("tasks")
 tasks.wait_until(lambda rows: len(rows) == 1, timeout=60)
 tasks"""
-ROW = "([key, pred]) => { const r = (window.__nbrt.tableRows(0) || []).find((r) => r.key === key); return r && eval(pred)(r) ? r : false; }"
+
+
+def row_where(predicate: str) -> str:
+    """A JS function of a row key: the first table's row, once it satisfies ``predicate`` (JS, of the row ``r``)."""
+    find = "(window.__nbrt.tableRows(0) || []).find((r) => r.key === key)"
+    return f"(key) => {{ const r = {find}; return r && ({predicate}) ? r : false; }}"
 
 
 async def test_a_table_edit_made_in_a_busy_notebook_lands_at_once(lab):
-    alice, bob = await lab.open_all(
-        lab.notebook("alice", "alice", SEED_TASKS), lab.notebook("bob", "bob", JOIN_TASKS)
-    )
+    alice, bob = await lab.open_all(lab.notebook("alice", "alice", SEED_TASKS), lab.notebook("bob", "bob", JOIN_TASKS))
     for page in (alice, bob):
-        await page.until(ROW, ["t1", "(r) => r.status === 'confirmed'"], what="the seeded row")
+        await page.until(row_where("r.status === 'confirmed'"), "t1", what="the seeded row")
     busy = await alice.start(BUSY)
     await alice.until(
         "(id) => window.__nbrt.cellOutputs(id).some((o) => (o.text || '').includes('busy'))",
@@ -112,11 +115,11 @@ async def test_a_table_edit_made_in_a_busy_notebook_lands_at_once(lab):
     await alice.page.keyboard.type("Ship it")
     await alice.page.keyboard.press("Enter")
 
-    pending = "(r) => r.status === 'pending' && r.cells.title === 'Ship it'"
-    await alice.until(ROW, ["t1", pending], timeout=SECOND, what="the pending mark at once")
-    shown = "(r) => r.cells.title === 'Ship it' && r.status === 'confirmed'"
-    await bob.until(ROW, ["t1", shown], timeout=SECOND, what="the edit on bob's page within a second")
-    await alice.until(ROW, ["t1", shown], timeout=5 * SECOND, what="alice's edit confirmed while her kernel is busy")
+    pending = row_where("r.status === 'pending' && r.cells.title === 'Ship it'")
+    await alice.until(pending, "t1", timeout=SECOND, what="the pending mark at once")
+    shown = row_where("r.cells.title === 'Ship it' && r.status === 'confirmed'")
+    await bob.until(shown, "t1", timeout=SECOND, what="the edit on bob's page within a second")
+    await alice.until(shown, "t1", timeout=5 * SECOND, what="alice's edit confirmed while her kernel is busy")
     assert await alice.js(RUNNING, busy), "alice's cell ended before the edit landed; the test proves nothing"
 
     await alice.finish(busy, timeout=60_000)

@@ -29,7 +29,7 @@ async def test_each_notebook_shows_the_others_and_a_killed_peer_goes_offline(lab
     for page in (alice, bob):
         await page.until(STATUS, ["carol", "online"], what="the peer's badge")
         await expect(page.page.locator(".nbrt-presence-summary")).to_have_text("3 online")
-    badge = alice.page.locator(".nbrt-presence li.nbrt-member[title^='carol']")
+    badge = alice.page.locator(".nbrt-presence li.nbrt-member[data-name^='carol']")
     await expect(badge).to_have_attribute("aria-label", "carol, Online")
     assert await alice.js("() => window.__nbrt.memberShown('carol')"), "the peer's badge is not visible"
     await alice.screenshot(alice.page.locator(".nbrt-room-panel"), "presence-panel")

@@ -132,7 +132,10 @@ export class CellLink {
       clearTimeout(this.timer);
       this.flush();
     }
-    this.handle?.leave();
+    if (this.handle) {
+      this.handle.leave();
+      this.onReady(false);
+    }
     this.handle = null;
     this.topic = null;
   }

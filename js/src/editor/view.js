@@ -21,6 +21,7 @@ import { toBytes } from "../lib/binary.js";
 import { safeColor, translucent } from "../lib/color.js";
 import { h, replace } from "../lib/dom.js";
 import { Disposer, getList, str } from "../lib/model.js";
+import { liveness, notice, readOnly } from "../lib/liveness.js";
 import { throttle } from "../lib/timing.js";
 import { CellLink } from "./direct.js";
 
@@ -230,8 +231,10 @@ export default {
     const status = h("span", { class: "nbrt-editor-status", role: "status", "aria-live": "polite", text: "Connecting…" });
     const people = h("ul", { class: "nbrt-editor-people", role: "list", "aria-label": "Also editing" });
     const bar = h("div", { class: "nbrt-editor-bar" }, lang, status, people);
+    // A closed room or a silent kernel: read-only with the reason (lib/liveness.js), never typing into the void.
+    const banner = h("div", { class: "nbrt-notice", role: "status", hidden: true });
     const host = h("div", { class: "nbrt-editor-host" });
-    const root = h("div", { class: "nbrt-root nbrt-editor nbrt-editor--syncing" }, bar, host);
+    const root = h("div", { class: "nbrt-root nbrt-editor nbrt-editor--syncing" }, bar, banner, host);
     el.append(root);
 
     /** @param {Uint8Array} bytes */
@@ -320,11 +323,28 @@ export default {
       }),
     });
 
+    const live = liveness(model);
+    const applyEditable = () => {
+      const writable = synced && !readOnly(live.state);
+      root.classList.toggle("nbrt-editor--readonly", !writable && synced);
+      view?.dispatch({
+        effects: editableConf.reconfigure(writable ? [] : [EditorState.readOnly.of(true), EditorView.editable.of(false)]),
+      });
+    };
+    d.add(
+      live.subscribe((state) => {
+        banner.hidden = !notice(state) || !readOnly(state);
+        banner.textContent = banner.hidden ? "" : notice(state);
+        banner.className = `nbrt-notice nbrt-notice--${state}`;
+        applyEditable();
+      }),
+    );
+
     function markSynced() {
       synced = true;
       root.classList.remove("nbrt-editor--syncing");
       status.textContent = "";
-      view?.dispatch({ effects: editableConf.reconfigure([]) });
+      applyEditable();
     }
 
     const drawLanguage = () => {

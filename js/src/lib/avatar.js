@@ -4,7 +4,8 @@ import { h } from "./dom.js";
 /**
  * A round avatar with initials on the user's colour.
  * @param {{ name?: unknown, color?: unknown }} user
- * @param {{ size?: "sm" | "md", title?: string, class?: string }} [opts]
+ * @param {{ size?: "sm" | "md", title?: string, class?: string, text?: string }} [opts] `text`: initials chosen by
+ *   the caller (e.g. told apart from other people's)
  */
 export function avatar(user, opts = {}) {
   const bg = safeColor(user.color);
@@ -13,6 +14,6 @@ export function avatar(user, opts = {}) {
     style: { "background-color": bg, color: readableTextColor(bg) },
     title: opts.title,
     "aria-hidden": "true",
-    text: initials(user.name),
+    text: opts.text ?? initials(user.name),
   });
 }

@@ -91,3 +91,21 @@ export function initials(name) {
   const last = letters.length > 1 ? letters[letters.length - 1] : "";
   return (first + last).toUpperCase();
 }
+
+/**
+ * Initials that tell the given people apart: a name whose initials another name shares gets the first two letters
+ * of its first word instead ("alice", "ada" → "Al", "Ad"), so two badges never look alike by their text alone.
+ * @param {unknown[]} names
+ * @returns {string[]}
+ */
+export function distinctInitials(names) {
+  const plain = names.map(initials);
+  const count = new Map();
+  for (const i of plain) count.set(i, (count.get(i) ?? 0) + 1);
+  return names.map((name, n) => {
+    if (count.get(plain[n]) === 1 || plain[n] === "?") return plain[n];
+    const word = String(name ?? "").trim().split(/[\s._@-]+/u).find((w) => /[\p{L}\p{N}]/u.test(w)) ?? "";
+    const letters = [...word.matchAll(/[\p{L}\p{N}][\p{M}]*/gu)].map((m) => m[0]);
+    return letters.length > 1 ? letters[0].toUpperCase() + letters[1].toLowerCase() : plain[n];
+  });
+}

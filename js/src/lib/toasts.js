@@ -1,5 +1,7 @@
 // One toast region per document, shared by every notifications view (two views of one widget must not show a
-// toast twice). Toasts are keyed by notification id.
+// toast twice). Toasts are keyed by notification id. The region lives inside a view's own DOM (a host such as
+// marimo styles widgets inside their shadow root only) and floats at the window's corner; when the view that holds
+// it goes, it moves to another view still shown.
 import { h, icon } from "./dom.js";
 
 /**
@@ -7,38 +9,51 @@ import { h, icon } from "./dom.js";
  *   hovered: boolean, dismiss: () => void }} Toast
  */
 
-/** @type {{ region: HTMLElement, users: number, toasts: Map<string, Toast> } | null} */
+/** @type {{ region: HTMLElement, hosts: HTMLElement[], toasts: Map<string, Toast> } | null} */
 let shared = null;
 
-export const MAX_TOASTS = 5;
+/** At most this many toasts at once (older ones go first): a stack never covers much of the notebook. */
+export const MAX_TOASTS = 3;
 
-/** Acquire the shared region; call the returned function to release it. */
-export function acquireRegion() {
-  if (!shared || !shared.region.isConnected) {
+/**
+ * Acquire the shared region for a view whose root is `host`; call `release()` when the view goes.
+ * @param {HTMLElement} host
+ */
+export function acquireRegion(host) {
+  if (shared && !shared.region.isConnected) {
+    // Every view that held the region is gone: what it showed went with it.
+    for (const t of shared.toasts.values()) t.timer !== null && clearTimeout(t.timer);
+    shared.toasts.clear();
+    shared.region.replaceChildren();
+  }
+  if (!shared) {
     const region = h("div", {
-      class: "nbrt-root nbrt-toasts",
+      class: "nbrt-toasts",
       role: "region",
       "aria-live": "polite",
       "aria-label": "Notifications",
     });
-    document.body.append(region);
-    shared = { region, users: 0, toasts: new Map() };
+    shared = { region, hosts: [], toasts: new Map() };
   }
   const s = shared;
-  s.users += 1;
+  if (!s.region.isConnected || !s.hosts.includes(/** @type {HTMLElement} */ (s.region.parentElement))) host.append(s.region);
+  s.hosts.push(host);
   let released = false;
   return {
     region: s.region,
     release() {
       if (released) return;
       released = true;
-      s.users -= 1;
-      if (s.users <= 0) {
-        for (const t of s.toasts.values()) t.timer !== null && clearTimeout(t.timer);
-        s.toasts.clear();
-        s.region.remove();
-        if (shared === s) shared = null;
+      s.hosts = s.hosts.filter((h) => h !== host);
+      const next = s.hosts.find((h) => h.isConnected);
+      if (next) {
+        if (host.contains(s.region)) next.append(s.region);
+        return;
       }
+      for (const t of s.toasts.values()) t.timer !== null && clearTimeout(t.timer);
+      s.toasts.clear();
+      s.region.remove();
+      if (shared === s) shared = null;
     },
   };
 }

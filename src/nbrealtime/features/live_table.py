@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from nbrealtime.client.connection import ChannelSpec, PostgresBinding, SupervisedChannel
 from nbrealtime.features.callbacks import CallbackList
 from nbrealtime.features.table_backend import META, Outcome, RowBackend
+from nbrealtime.features.view import HasView
 from nbrealtime.sync import (
     ClockDriftError,
     Conflict,
@@ -88,7 +89,7 @@ class _Pending:
     settled: threading.Event
 
 
-class LiveTable:
+class LiveTable(HasView):
     def __init__(self, room: Room, name: str, backend: RowBackend, *, conflict: Any, filters: dict[str, str],
                  outbox_path: Path) -> None:  # fmt: skip
         self.room = room

@@ -17,6 +17,7 @@ from typing import Any
 
 from nbrealtime.client.loop import BackgroundLoop
 from nbrealtime.features.callbacks import CallbackList
+from nbrealtime.features.view import HasView
 
 __all__ = ["KINDS", "Notification", "Notifications"]
 
@@ -57,7 +58,7 @@ def _parse(row: dict[str, Any], sender_name: Callable[[str], str]) -> Notificati
     )
 
 
-class Notifications:
+class Notifications(HasView):
     def __init__(
         self,
         loop: BackgroundLoop,
@@ -78,6 +79,7 @@ class Notifications:
         self._on_pending = on_pending
         self._on_new: CallbackList[Notification] = CallbackList("notification")
         self._on_change: CallbackList[list[Notification]] = CallbackList("notifications")
+        self.room_object: Any = None  # the Room these belong to (set by it): their views follow its status
 
     def __repr__(self) -> str:
         return f"<Notifications {self.unread_count} unread of {len(self._items)}>"

@@ -20,6 +20,7 @@ from nbrealtime.client.connection import NotConnected, SupervisedChannel, envelo
 from nbrealtime.client.loop import BackgroundLoop
 from nbrealtime.features.callbacks import CallbackList
 from nbrealtime.features.members import Member, Roster
+from nbrealtime.features.view import HasView
 
 __all__ = ["Presence"]
 
@@ -33,7 +34,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Presence:
+class Presence(HasView):
     def __init__(
         self,
         loop: BackgroundLoop,
@@ -58,6 +59,7 @@ class Presence:
         self._idle_timer: asyncio.TimerHandle | None = None
         self._grace_timer: asyncio.TimerHandle | None = None
         self._callbacks: CallbackList[list[Member]] = CallbackList("presence")
+        self.room_object: Any = None  # the Room this is the presence of (set by it): its views follow its status
 
     def __repr__(self) -> str:
         online = sum(member.status != "offline" for member in self.members)

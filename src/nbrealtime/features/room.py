@@ -35,6 +35,7 @@ from nbrealtime.features.notifications import BACKLOG, KINDS, Notifications
 from nbrealtime.features.presence import ACTIVITY_EVENT, Presence
 from nbrealtime.features.shared_cell import CELL_EVENT, CURSOR_EVENT, SYNC_EVENT, SharedCell
 from nbrealtime.features.table_backend import META, RowBackend, collection_backend, table_backend
+from nbrealtime.features.view import HasView
 
 __all__ = ["Room", "aconnect", "connect"]
 
@@ -55,7 +56,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class Room:
+class Room(HasView):
     """A room you are in. Create it with :func:`connect`."""
 
     def __init__(self, loop: BackgroundLoop, backend: Backend, name: str, auth: AuthSession, me: Member,
@@ -69,6 +70,7 @@ class Room:
         self.notifications = Notifications(
             loop, name, me.id, self._member_name, self._update_notification, on_pending=self.pending_changed
         )
+        self.presence.room_object = self.notifications.room_object = self
         self._handlers: dict[str, CallbackList[Any]] = {}
         self._cells: dict[str, SharedCell] = {}
         self._tables: dict[tuple[str, str], LiveTable] = {}
@@ -94,9 +96,7 @@ class Room:
 
     def panel(self) -> Any:
         """A widget with the room at a glance: sync state, presence badges, notifications."""
-        from nbrealtime.widgets.display import widget_for  # the one place a feature reaches for its view
-
-        return widget_for(self)
+        return self._display_()
 
     @property
     def pending_writes(self) -> int:

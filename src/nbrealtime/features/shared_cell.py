@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from pycrdt import Doc, Subscription, Text, TransactionEvent, merge_updates
 
 from nbrealtime.features.callbacks import CallbackList
+from nbrealtime.features.view import HasView
 
 __all__ = ["CELL_EVENT", "CURSOR_EVENT", "SYNC_EVENT", "SharedCell"]
 
@@ -57,7 +58,7 @@ class CellBackend(Protocol):
     def pending_changed(self) -> None: ...
 
 
-class SharedCell:
+class SharedCell(HasView):
     def __init__(self, backend: CellBackend, room: str, name: str, language: str) -> None:
         self._backend = backend
         self.room_object = backend

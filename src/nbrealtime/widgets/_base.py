@@ -1,21 +1,43 @@
-"""What every nbrealtime widget shares: its bundle in ``static/`` and the stylesheet."""
+"""What every nbrealtime widget shares: its bundle in ``static/``, the stylesheet, message dispatch and liveness.
+
+Liveness: a view must not look live after its room closed or its kernel died. The room's connection status travels
+as the ``room_status`` trait; the kernel's being alive travels as a ``{"type": "heartbeat"}`` custom message that one
+background thread sends to every watched widget each ``heartbeat_seconds`` (so it keeps coming while a cell runs).
+A dead kernel sends nothing: ``js/src/lib/liveness.js`` marks the view stale when the beats stop.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
+import traitlets
 
-__all__ = ["STATIC", "NbrtWidget"]
+if TYPE_CHECKING:
+    from nbrealtime.features.room import Room
+
+__all__ = ["HEARTBEAT_SECONDS", "STATIC", "NbrtWidget"]
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+HEARTBEAT_SECONDS = 3.0
+
+log = logging.getLogger(__name__)
 
 
 class NbrtWidget(anywidget.AnyWidget):
-    """A thin view over a feature object: traits mirror its state, messages become calls on it."""
+    """A thin view over feature objects: traits mirror their state; a browser message ``{"type": T, …}`` calls the
+    view's ``msg_T(message, buffers)``. Each part (``SyncView``, ``PresenceView``, …) is a mixin with its traits, a
+    ``show_…(feature)`` that binds it and calls :meth:`watch_room`, and its ``msg_…`` handlers; a widget is one or
+    several parts plus its ``_esm``, so a composite view is one anywidget that accepts the messages of all its parts."""
 
     _css = STATIC / "nbrealtime.css"
+    room_status = traitlets.Unicode("connecting").tag(sync=True)
+    heartbeat_seconds = traitlets.Float(HEARTBEAT_SECONDS).tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -26,7 +48,56 @@ class NbrtWidget(anywidget.AnyWidget):
             self.handle(content, buffers)
 
     def handle(self, message: dict[str, Any], buffers: list[bytes]) -> None:
-        """Override: one browser action."""
+        """One browser action: dispatched to ``msg_<type>``; unknown types are ignored."""
+        method = getattr(self, f"msg_{message['type']}", None)
+        if callable(method):
+            method(message, buffers)
+
+    def watch_room(self, room: Room) -> None:
+        """Keep ``room_status`` current and send heartbeats, so the view can tell a closed room or a dead kernel.
+        Every part of a composite view calls this with the same room: only the first call counts."""
+        if getattr(self, "_watched_room", None) is room:
+            return
+        self._watched_room = room
+        self.room_status = room.status
+        room.on_status(self._set_room_status)
+        _heartbeat.watch(self)
+
+    def _set_room_status(self, status: str) -> None:
+        self.room_status = status
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+class _Heartbeat:
+    """One daemon thread per kernel beating for every watched widget (weakly held: a dropped widget just stops)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._widgets: weakref.WeakSet[NbrtWidget] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, widget: NbrtWidget) -> None:
+        with self._lock:
+            self._widgets.add(widget)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="nbrealtime heartbeat", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:  # a daemon: it ends with the process
+            time.sleep(self.seconds)
+            with self._lock:
+                widgets = list(self._widgets)
+            for widget in widgets:
+                if widget.comm is None:  # closed
+                    continue
+                try:
+                    widget.send({"type": "heartbeat"})
+                except Exception as error:  # a comm torn down under us: the next beat skips it
+                    log.debug("heartbeat not sent: %s", error)
+
+
+_heartbeat = _Heartbeat(HEARTBEAT_SECONDS)

@@ -11,20 +11,21 @@ from nbrealtime.widgets._base import STATIC, NbrtWidget
 if TYPE_CHECKING:
     from nbrealtime.features.live_table import LiveTable
 
-__all__ = ["ConflictPanel"]
+__all__ = ["ConflictPanel", "ConflictsView"]
 
 
-class ConflictPanel(NbrtWidget):
-    _esm = STATIC / "conflicts.js"
+class ConflictsView(traitlets.HasTraits):
+    """The traits and browser actions of the conflict panel (alone, or under its live table)."""
+
     conflicts = traitlets.List([]).tag(sync=True)
 
-    def __init__(self, table: LiveTable) -> None:
-        super().__init__()
-        self._table = table
-        self._show(table)
-        table.on_view(self._show)
+    def show_conflicts(self, table: LiveTable) -> None:
+        self._conflicts_of = table
+        self._show_conflicts(table)
+        table.on_view(self._show_conflicts)
+        self.watch_room(table.room)
 
-    def _show(self, table: LiveTable) -> None:
+    def _show_conflicts(self, table: LiveTable) -> None:
         self.conflicts = [
             {
                 "id": conflict.id,
@@ -37,11 +38,18 @@ class ConflictPanel(NbrtWidget):
             for conflict in table.conflicts
         ]
 
-    def handle(self, message: dict[str, Any], buffers: list[bytes]) -> None:
-        if message["type"] != "resolve":
-            return
-        conflict = next((c for c in self._table.conflicts if c.id == message.get("id")), None)
+    def msg_resolve(self, message: dict[str, Any], buffers: list[bytes]) -> None:
+        table = self._conflicts_of
+        conflict = next((c for c in table.conflicts if c.id == message.get("id")), None)
         if conflict is None:
             return
         choice = message.get("choice")
-        self._table.resolve(conflict, message.get("value") if choice == "value" else choice)
+        table.resolve(conflict, message.get("value") if choice == "value" else choice)
+
+
+class ConflictPanel(ConflictsView, NbrtWidget):
+    _esm = STATIC / "conflicts.js"
+
+    def __init__(self, table: LiveTable) -> None:
+        super().__init__()
+        self.show_conflicts(table)

@@ -9,26 +9,25 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-import ipywidgets
-
 from nbrealtime.features.live_table import LiveTable
 from nbrealtime.features.notifications import Notifications
 from nbrealtime.features.presence import Presence
 from nbrealtime.features.room import Room
 from nbrealtime.features.shared_cell import SharedCell
-from nbrealtime.widgets.conflicts import ConflictPanel
+from nbrealtime.widgets._base import STATIC, NbrtWidget
+from nbrealtime.widgets.conflicts import ConflictsView
 from nbrealtime.widgets.editor import SharedCellEditor
-from nbrealtime.widgets.notifications import NotificationsWidget
-from nbrealtime.widgets.presence import PresenceWidget
-from nbrealtime.widgets.sync import SyncIndicator
-from nbrealtime.widgets.table import LiveTableWidget
+from nbrealtime.widgets.notifications import NotificationsView, NotificationsWidget
+from nbrealtime.widgets.presence import PresenceView, PresenceWidget
+from nbrealtime.widgets.sync import SyncView
+from nbrealtime.widgets.table import TableView
 
 __all__ = ["LiveTablePanel", "RoomPanel", "panel", "register_display", "widget_for"]
 
-_widgets: weakref.WeakKeyDictionary[Any, ipywidgets.DOMWidget] = weakref.WeakKeyDictionary()
+_widgets: weakref.WeakKeyDictionary[Any, NbrtWidget] = weakref.WeakKeyDictionary()
 
 
-def _build(obj: Any) -> ipywidgets.DOMWidget:
+def _build(obj: Any) -> NbrtWidget:
     if isinstance(obj, Room):
         return panel(obj)
     if isinstance(obj, Presence):
@@ -43,7 +42,7 @@ def _build(obj: Any) -> ipywidgets.DOMWidget:
     raise TypeError(f"no widget for {type(obj).__name__}")
 
 
-def widget_for(obj: Any) -> ipywidgets.DOMWidget:
+def widget_for(obj: Any) -> NbrtWidget:
     """The widget of a feature object (created once)."""
     widget = _widgets.get(obj)
     if widget is None:
@@ -51,30 +50,32 @@ def widget_for(obj: Any) -> ipywidgets.DOMWidget:
     return widget
 
 
-class RoomPanel(ipywidgets.VBox):
-    """The room at a glance, on one row: sync state, who is here, the notification bell and its toasts."""
+class RoomPanel(SyncView, PresenceView, NotificationsView, NbrtWidget):
+    """The room at a glance, on one row and as ONE anywidget (hosts such as marimo show no widget containers): sync
+    state, who is here, the notification bell and its toasts, all rendered from this model."""
+
+    _esm = STATIC / "panel.js"
 
     def __init__(self, room: Room) -> None:
-        row = ipywidgets.HBox(
-            [SyncIndicator(room), widget_for(room.presence), widget_for(room.notifications)],
-            layout=ipywidgets.Layout(align_items="flex-start", flex_flow="row wrap"),
-        )
-        super().__init__([row])
-        # Not "nbrt-panel": that class is the notifications drop-down (340 px wide, overflow hidden).
-        self.add_class("nbrt-room-panel")
+        super().__init__()
+        self.show_sync(room)
+        self.show_presence(room.presence)
+        self.show_notifications(room.notifications)
         self._room_name = room.name
 
     def __repr__(self) -> str:
         return f"<RoomPanel {self._room_name!r}>"
 
 
-class LiveTablePanel(ipywidgets.VBox):
-    """A live table with its conflict panel (shown only while there are conflicts to settle)."""
+class LiveTablePanel(TableView, ConflictsView, NbrtWidget):
+    """A live table with its conflict panel (shown only while there are conflicts to settle), as one anywidget."""
+
+    _esm = STATIC / "livetable.js"
 
     def __init__(self, table: LiveTable) -> None:
-        self.table_view = LiveTableWidget(table)
-        self.conflict_view = ConflictPanel(table)
-        super().__init__([self.table_view, self.conflict_view])
+        super().__init__()
+        self.show_table(table)
+        self.show_conflicts(table)
         self._name = table.name
 
     def __repr__(self) -> str:

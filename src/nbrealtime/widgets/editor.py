@@ -29,6 +29,7 @@ class SharedCellEditor(NbrtWidget):
         cell.on_cursors(self._show_cursors)
         self._show_cursors(list(cell.cursors.values()))
         room = cell.room_object
+        self.watch_room(room)
         self.link = self._cell_link(room.browser_link())
         self._stop_link = room.on_browser_link(lambda link: setattr(self, "link", self._cell_link(link)))
 

@@ -12,7 +12,7 @@ from nbrealtime.widgets._base import STATIC, NbrtWidget
 if TYPE_CHECKING:
     from nbrealtime.features.presence import Presence
 
-__all__ = ["PresenceWidget", "member_json"]
+__all__ = ["PresenceView", "PresenceWidget", "member_json"]
 
 
 def member_json(member: Member, self_id: str) -> dict[str, Any]:
@@ -28,21 +28,30 @@ def member_json(member: Member, self_id: str) -> dict[str, Any]:
     }
 
 
-class PresenceWidget(NbrtWidget):
-    _esm = STATIC / "presence.js"
+class PresenceView(traitlets.HasTraits):
+    """The traits and browser actions of the presence badges (alone, or as part of the room panel)."""
+
     members = traitlets.List([]).tag(sync=True)
     idle_after = traitlets.Float(60.0).tag(sync=True)
 
-    def __init__(self, presence: Presence) -> None:
-        super().__init__(idle_after=min(presence.idle_after, 300.0))
+    def show_presence(self, presence: Presence) -> None:
         self._presence = presence
-        self._show(presence.members)
-        presence.on_change(self._show)
+        self.idle_after = min(presence.idle_after, 300.0)
+        self._show_members(presence.members)
+        presence.on_change(self._show_members)
+        self.watch_room(presence.room_object)
 
-    def _show(self, members: list[Member]) -> None:
+    def _show_members(self, members: list[Member]) -> None:
         self.members = [member_json(member, self._presence.me.id) for member in members]
 
-    def handle(self, message: dict[str, Any], buffers: list[bytes]) -> None:
-        if message["type"] == "activity":
-            away = bool(message.get("idle")) or not message.get("visible", True)
-            self._presence.report_browser_activity(away)
+    def msg_activity(self, message: dict[str, Any], buffers: list[bytes]) -> None:
+        away = bool(message.get("idle")) or not message.get("visible", True)
+        self._presence.report_browser_activity(away)
+
+
+class PresenceWidget(PresenceView, NbrtWidget):
+    _esm = STATIC / "presence.js"
+
+    def __init__(self, presence: Presence) -> None:
+        super().__init__()
+        self.show_presence(presence)

@@ -11,11 +11,12 @@ from nbrealtime.widgets._base import STATIC, NbrtWidget
 if TYPE_CHECKING:
     from nbrealtime.features.live_table import LiveTable
 
-__all__ = ["LiveTableWidget"]
+__all__ = ["LiveTableWidget", "TableView"]
 
 
-class LiveTableWidget(NbrtWidget):
-    _esm = STATIC / "table.js"
+class TableView(traitlets.HasTraits):
+    """The traits and browser actions of a live table (alone, or with its conflict panel)."""
+
     columns = traitlets.List([]).tag(sync=True)
     key = traitlets.Unicode("id").tag(sync=True)
     rows = traitlets.List([]).tag(sync=True)
@@ -24,11 +25,12 @@ class LiveTableWidget(NbrtWidget):
     # kernel is busy.
     link = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
 
-    def __init__(self, table: LiveTable, *, editable: bool = True) -> None:
-        super().__init__(key=table.key, editable=editable)
+    def show_table(self, table: LiveTable) -> None:
         self._table = table
-        self._show(table)
-        table.on_view(self._show)
+        self.key = table.key
+        self._show_rows(table)
+        table.on_view(self._show_rows)
+        self.watch_room(table.room)
         self._stop_link = table.room.on_browser_link(lambda link: setattr(self, "link", self._table_link(link)))
 
     def _table_link(self, link: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -37,10 +39,12 @@ class LiveTableWidget(NbrtWidget):
         return None if link is None or table.paused or table.closed else {**link, **table.storage}
 
     def close(self) -> None:
-        self._stop_link()
-        super().close()
+        stop = getattr(self, "_stop_link", None)
+        if stop is not None:
+            stop()
+        super().close()  # type: ignore[misc]  # the widget this view is mixed into
 
-    def _show(self, table: LiveTable) -> None:
+    def _show_rows(self, table: LiveTable) -> None:
         rows = table.rows
         failed = table.failed if not table.closed else {}
         shown = {row[table.key] for row in rows}
@@ -62,18 +66,29 @@ class LiveTableWidget(NbrtWidget):
         self.rows = view
         self.link = self._table_link(table.room.browser_link())
 
-    def handle(self, message: dict[str, Any], buffers: list[bytes]) -> None:
-        table, kind = self._table, message["type"]
-        if kind == "edit":
-            table.update(message["key"], {message["column"]: message.get("value")})
-        elif kind == "insert" and isinstance(message.get("values"), dict):
-            table.insert(message["values"])
-        elif kind == "delete":
-            if table.row(message["key"]) is None:  # a refused insert's line: nothing stored to delete, drop it
-                table.discard(message["key"])
-            else:
-                table.delete(message["key"])
-        elif kind == "retry":
-            table.retry(message["key"])
-        elif kind == "discard":
-            table.discard(message["key"])
+    def msg_edit(self, message: dict[str, Any], buffers: list[bytes]) -> None:
+        self._table.update(message["key"], {message["column"]: message.get("value")})
+
+    def msg_insert(self, message: dict[str, Any], buffers: list[bytes]) -> None:
+        if isinstance(message.get("values"), dict):
+            self._table.insert(message["values"])
+
+    def msg_delete(self, message: dict[str, Any], buffers: list[bytes]) -> None:
+        if self._table.row(message["key"]) is None:  # a refused insert's line: nothing stored to delete, drop it
+            self._table.discard(message["key"])
+        else:
+            self._table.delete(message["key"])
+
+    def msg_retry(self, message: dict[str, Any], buffers: list[bytes]) -> None:
+        self._table.retry(message["key"])
+
+    def msg_discard(self, message: dict[str, Any], buffers: list[bytes]) -> None:
+        self._table.discard(message["key"])
+
+
+class LiveTableWidget(TableView, NbrtWidget):
+    _esm = STATIC / "table.js"
+
+    def __init__(self, table: LiveTable, *, editable: bool = True) -> None:
+        super().__init__(editable=editable)
+        self.show_table(table)
