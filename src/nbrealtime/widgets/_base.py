@@ -7,15 +7,34 @@ from typing import Any
 
 import anywidget
 
-__all__ = ["STATIC", "NbrtWidget"]
+from nbrealtime.errors import BundleMissing
+
+__all__ = ["STATIC", "NbrtWidget", "bundle"]
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+BUILD_COMMAND = "npm --prefix js ci && npm --prefix js run build"
+
+
+def bundle(path: Path) -> Path:
+    """``path`` if npm built it; else the one line that says how (anywidget would raise FileNotFoundError)."""
+    if not path.is_file():
+        raise BundleMissing(
+            f"nbrealtime's widget bundle {path.name} was never built (a source checkout): run `{BUILD_COMMAND}` "
+            f"in the checkout (needs node >= 20), or install nbrealtime from its wheel"
+        )
+    return path
 
 
 class NbrtWidget(anywidget.AnyWidget):
     """A thin view over a feature object: traits mirror its state, messages become calls on it."""
 
-    _css = STATIC / "nbrealtime.css"
+    _css = bundle(STATIC / "nbrealtime.css")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        esm = cls.__dict__.get("_esm")
+        if isinstance(esm, Path):
+            bundle(esm)
+        super().__init_subclass__(**kwargs)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
