@@ -66,3 +66,24 @@ def test_a_checkout_without_the_bundle_says_in_one_line_how_to_build_it(tmp_path
     assert len(shown) == 1, shown
     assert shown[0].startswith("BundleMissing: nbrealtime's widget bundle nbrealtime.css was never built")
     assert BUILD in shown[0]
+
+
+def test_in_ipython_a_room_displays_as_its_widget_once_shown(env: dict[str, str]) -> None:
+    result = run_python(
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "import nbrealtime\n"
+        "room = nbrealtime.connect('display', user='alice')\n"
+        "before = 'anywidget' in sys.modules\n"
+        "data, _ = shell.display_formatter.format(room)\n"
+        "print(before, sorted(data), data['text/plain'])\n"
+        "room.close()"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(" ", 3) == [
+        "False",
+        "['application/vnd.jupyter.widget-view+json',",
+        "'text/plain']",
+        "<Room 'display' as alice: connected, 1 here>\n",
+    ]
