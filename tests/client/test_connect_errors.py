@@ -58,7 +58,7 @@ def test_only_a_project_without_anonymous_sign_ins_gets_that_hint(start) -> None
     closed = start("--no-anonymous-sign-ins")
     message = failure(closed.url, closed.anon_key)
     assert message.startswith(f"the project at {closed.url} has anonymous sign-ins disabled")
-    assert "Anonymous sign-ins" in message
+    assert "Authentication → Sign In / Providers → Allow anonymous sign-ins" in message
 
 
 def test_a_url_without_a_key_says_which_half_is_missing() -> None:

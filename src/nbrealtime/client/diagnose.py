@@ -45,7 +45,7 @@ def explain_sign_in_failure(url: str, error: Exception) -> ConnectionFailed:
     if isinstance(error, AuthApiError) and error.code == "anonymous_provider_disabled":
         return ConnectionFailed(
             f"the project at {url} has anonymous sign-ins disabled, and nbrealtime signs people in anonymously. "
-            "Enable them in the Supabase dashboard: Authentication → Sign In / Providers → Anonymous sign-ins."
+            "Enable them in the Supabase dashboard: Authentication → Sign In / Providers → Allow anonymous sign-ins."
         )
     if isinstance(error, AuthApiError) and error.status == 401:
         return ConnectionFailed(
