@@ -1,7 +1,8 @@
 """Run by the fresh venv's Python (no node, nbrealtime installed from its wheel): a user's first minutes.
 
 Two people join a room on the server the test started, one sends a message the other receives, both see each other
-in presence, and a widget model is built from the bundle inside the installed package. Prints one JSON line.
+in presence, and a widget model is built from the bundle inside the installed package; then the README's quickstart
+(the file given as the argument) runs as written. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 import queue
 import sys
+from pathlib import Path
+from typing import Any
 
 import nbrealtime
 
@@ -36,6 +39,11 @@ def main() -> None:
     }
     alice.close()
     bob.close()
+    quickstart: dict[str, Any] = {}
+    exec(compile(Path(sys.argv[1]).read_text(), "README.md", "exec"), quickstart)
+    result["quickstart"] = [quickstart["payload"], quickstart["sender"].name, quickstart["write"].wait()]
+    quickstart["room"].close()
+    quickstart["ada"].stop()
     print(json.dumps(result))
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from nbrealtime.discovery import read_discovery
 from tests.test_demo import wait_until
+from tests.test_readme import code_block
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = Path(__file__).with_name("smoke.py")
@@ -77,7 +78,7 @@ def test_the_sdist_has_the_js_sources_to_build_from_and_no_build_output(installe
     assert not [name for name in names if "node_modules" in name or name.startswith("src/nbrealtime/static/")]
 
 
-def test_the_installed_wheel_serves_connects_and_shows_a_widget_without_node(
+def test_the_installed_wheel_serves_connects_shows_a_widget_and_runs_the_quickstart_without_node(
     installed: Installed, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
@@ -92,8 +93,10 @@ def test_the_installed_wheel_serves_connects_and_shows_a_widget_without_node(
     try:
         wait_until(lambda: read_discovery(data_dir) or server.poll() is not None, 30, "the server's discovery file")
         assert server.poll() is None, server.communicate()[1]
+        quickstart = tmp_path / "quickstart.py"
+        quickstart.write_text(code_block("python", "## Quickstart"))
         smoke = subprocess.run(
-            [installed.venv / "bin" / "python", SMOKE], env=env, capture_output=True, text=True, timeout=120
+            [installed.venv / "bin" / "python", SMOKE, quickstart], env=env, capture_output=True, text=True, timeout=180
         )
     finally:
         server.terminate()
@@ -105,6 +108,7 @@ def test_the_installed_wheel_serves_connects_and_shows_a_widget_without_node(
     assert result["members"] == ["alice", "bob"]
     assert result["widget"][:3] == ["PresenceWidget", True, True]
     assert result["widget"][3].startswith(str(installed.venv)), "nbrealtime came from the wheel, not this checkout"
+    assert result["quickstart"] == [{"n": 1}, "Ada", "confirmed"]
 
 
 def test_jupyter_lists_the_server_extension_enabled(installed: Installed) -> None:
