@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 import nbrealtime
@@ -56,6 +57,8 @@ def test_an_url_with_a_path_names_the_project_url(server: ServerProcess) -> None
 
 def test_only_a_project_without_anonymous_sign_ins_gets_that_hint(start) -> None:
     closed = start("--no-anonymous-sign-ins")
+    settings = httpx.get(f"{closed.url}/auth/v1/settings", headers={"apikey": closed.anon_key}, timeout=10).json()
+    assert settings["external"]["anonymous_users"] is False, "the server says so, as Supabase's settings do"
     message = failure(closed.url, closed.anon_key)
     assert message.startswith(f"the project at {closed.url} has anonymous sign-ins disabled")
     assert "Authentication → Sign In / Providers → Allow anonymous sign-ins" in message
