@@ -3,20 +3,31 @@
 ``room = nbrealtime.connect("demo", user="alice")`` puts you in a room with everyone else connected to it: messages
 (``room.send`` / ``room.on``), presence (``room.presence``) and notifications (``room.notify`` /
 ``room.notifications``), against hosted Supabase or the embedded local server.
+
+The public names load on first use: ``nbrealtime serve`` and the Jupyter server extension import this package too,
+and should not pay for the client (supabase, pycrdt) or ever load the widget layer (anywidget).
 """
 
 from __future__ import annotations
 
-from nbrealtime.client.connection import AckTimeout, NotConnected
-from nbrealtime.features.live_table import LiveTable, WriteHandle
-from nbrealtime.features.members import Member
-from nbrealtime.features.notifications import Notification
-from nbrealtime.features.room import Room, aconnect, connect
-from nbrealtime.features.shared_cell import SharedCell
-from nbrealtime.widgets.display import register_display
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from nbrealtime._display import register_display
+from nbrealtime.errors import BundleMissing, ConnectionFailed
+
+if TYPE_CHECKING:
+    from nbrealtime.client.connection import AckTimeout, NotConnected
+    from nbrealtime.features.live_table import LiveTable, WriteHandle
+    from nbrealtime.features.members import Member
+    from nbrealtime.features.notifications import Notification
+    from nbrealtime.features.room import Room, aconnect, connect
+    from nbrealtime.features.shared_cell import SharedCell
 
 __all__ = [
     "AckTimeout",
+    "BundleMissing",
+    "ConnectionFailed",
     "LiveTable",
     "Member",
     "NotConnected",
@@ -30,6 +41,31 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "AckTimeout": "nbrealtime.client.connection",
+    "NotConnected": "nbrealtime.client.connection",
+    "LiveTable": "nbrealtime.features.live_table",
+    "WriteHandle": "nbrealtime.features.live_table",
+    "Member": "nbrealtime.features.members",
+    "Notification": "nbrealtime.features.notifications",
+    "Room": "nbrealtime.features.room",
+    "aconnect": "nbrealtime.features.room",
+    "connect": "nbrealtime.features.room",
+    "SharedCell": "nbrealtime.features.shared_cell",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'nbrealtime' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from nbrealtime.discovery import default_data_dir, read_discovery
+from nbrealtime.supervise import run_supervised
 
 __all__ = ["main"]
 
@@ -36,6 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
         schema_file=args.schema,
         limits=limits,
         access_token_lifetime=args.jwt_expiry,
+        anonymous_sign_ins=not args.no_anonymous_sign_ins,
     )
     try:
         serve(config, allow_remote=args.allow_remote)
@@ -46,14 +48,19 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _keys(args: argparse.Namespace) -> int:
-    from nbrealtime.server.keys import load_or_create_keys
+    from nbrealtime.client.backend import answers
 
     info = read_discovery(args.data_dir)
-    keys = load_or_create_keys(args.data_dir)
-    url = info.url if info else f"http://127.0.0.1:{DEFAULT_PORT}"
-    print(f"SUPABASE_URL={url}")
-    print(f"SUPABASE_ANON_KEY={keys.anon_key}")
-    print(f"SUPABASE_SERVICE_ROLE_KEY={keys.service_role_key}")
+    if info is None or not answers(info):
+        print(
+            f"nbrealtime keys: no nbrealtime server is running for the data dir {args.data_dir}. "
+            f"Start one with `nbrealtime serve --data-dir {args.data_dir}` (its keys are made on its first start).",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"SUPABASE_URL={info.url}")
+    print(f"SUPABASE_ANON_KEY={info.anon_key}")
+    print(f"SUPABASE_SERVICE_ROLE_KEY={info.service_role_key}")
     return 0
 
 
@@ -92,10 +99,7 @@ def _demo(args: argparse.Namespace) -> int:
         "Open the URL JupyterLab prints below; stop everything with Ctrl+C.",
         flush=True,
     )
-    try:
-        return subprocess.call(command, cwd=notebooks)
-    except KeyboardInterrupt:
-        return 0
+    return run_supervised(command, notebooks)
 
 
 def _repo_notebooks() -> Path:
@@ -107,24 +111,51 @@ def _repo_notebooks() -> Path:
 MIN_JWT_EXPIRY = 5  # clients refresh halfway through a token's life; shorter would leave them no time to
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except the ones that only mean "not given"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nbrealtime", description="Collaborative, live Jupyter notebooks.")
+    parser = argparse.ArgumentParser(
+        prog="nbrealtime", description="Collaborative, live Jupyter notebooks.", formatter_class=_HelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     data_dir = argparse.ArgumentParser(add_help=False)
     data_dir.add_argument(
         "--data-dir",
         type=Path,
-        default=None,
-        help="where the server keeps its database and keys (default: $NBREALTIME_DATA_DIR or the user data dir)",
+        default=default_data_dir(),
+        help="where the server keeps its database and keys ($NBREALTIME_DATA_DIR, else the user data dir)",
     )
 
-    serve = commands.add_parser("serve", parents=[data_dir], help="run the embedded Supabase-compatible server")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
+    def command(name: str, summary: str, description: str, parents: list[argparse.ArgumentParser]) -> Any:
+        return commands.add_parser(
+            name, parents=parents, help=summary, description=description, formatter_class=_HelpFormatter
+        )
+
+    serve = command(
+        "serve",
+        "run the embedded Supabase-compatible server",
+        "Run the embedded server (auth, data API and realtime over SQLite) until Ctrl+C or SIGTERM. It prints its URL "
+        "and keys and writes them to a discovery file in the data dir, where kernels find it.",
+        [data_dir],
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0 = any free port)")
     serve.add_argument("--schema", type=Path, default=None, help="TOML schema file declaring your own tables")
     serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+    serve.add_argument(
+        "--no-anonymous-sign-ins",
+        action="store_true",
+        help="refuse anonymous sign-ins, as a Supabase project does until they are enabled",
+    )
     serve.add_argument("--max-payload-kb", type=int, default=3000, help="largest broadcast payload (KiB)")
-    serve.add_argument("--max-messages-per-second", type=int, default=500, help="per connection")
+    serve.add_argument("--max-messages-per-second", type=int, default=500, help="messages per connection")
     serve.add_argument("--max-channels", type=int, default=100, help="channels per connection")
     serve.add_argument("--max-presence-calls", type=int, default=5, help="presence calls per channel per 30 s")
     serve.add_argument(
@@ -135,18 +166,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=_serve)
 
-    keys = commands.add_parser("keys", parents=[data_dir], help="print SUPABASE_URL and the API keys")
+    keys = command(
+        "keys",
+        "print SUPABASE_URL and the API keys of the running server",
+        "Print SUPABASE_URL, SUPABASE_ANON_KEY and SUPABASE_SERVICE_ROLE_KEY of the server running for the data dir, "
+        "as lines for a shell or a .env file. Exits with 1 if no server runs there.",
+        [data_dir],
+    )
     keys.set_defaults(handler=_keys)
 
-    sql = commands.add_parser(
-        "sql", help="print the PostgreSQL migration (tables, RLS policies, realtime) that prepares a Supabase project"
+    sql = command(
+        "sql",
+        "print the PostgreSQL migration that prepares a Supabase project",
+        "Print the SQL (tables, row-level-security policies, the supabase_realtime publication) that prepares a "
+        "Supabase project for nbrealtime, with your own tables if you give a schema file.",
+        [],
     )
     sql.add_argument("--schema", type=Path, default=None, help="TOML schema file declaring your own tables")
     sql.set_defaults(handler=_sql)
 
-    demo = commands.add_parser("demo", help="open JupyterLab on the demo notebooks with the embedded server running")
-    demo.add_argument("--notebooks", type=Path, default=None, help="folder of the demo notebooks")
-    demo.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    demo = command(
+        "demo",
+        "open JupyterLab on the demo notebooks with the embedded server running",
+        "Open JupyterLab on the quickstart notebook; nbrealtime's server extension starts the embedded server with "
+        "it. Ctrl+C, SIGINT or SIGTERM stops JupyterLab and the server.",
+        [],
+    )
+    demo.add_argument(
+        "--notebooks", type=Path, default=None, help="folder of the demo notebooks (default: the checkout's notebooks/)"
+    )
+    demo.add_argument("--port", type=int, default=8888, help="JupyterLab's port")
     demo.add_argument("--no-browser", action="store_true", help="do not try to open a web browser")
     demo.set_defaults(handler=_demo)
     return parser
@@ -154,8 +203,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "data_dir", None) is None:
-        args.data_dir = default_data_dir()
     return args.handler(args)
 
 

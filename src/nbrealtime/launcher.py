@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbrealtime.discovery import DiscoveryInfo, read_discovery
+from nbrealtime.errors import ConnectionFailed
 
 __all__ = ["ServerProcess", "ServerStartError", "start_server"]
 
 LOG_FILE = "server.log"
 
 
-class ServerStartError(RuntimeError):
-    """The server did not come up; the message carries the end of its log."""
+class ServerStartError(ConnectionFailed):
+    """The server did not come up; the message carries the end of its log. A ``ConnectionFailed``: ``connect()``
+    with no backend configured starts one, and that is how it fails."""
 
 
 @dataclass

@@ -6,6 +6,7 @@ import json
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 
@@ -46,6 +47,32 @@ def test_keys_command_prints_supabase_lines(server: ServerProcess) -> None:
         f"SUPABASE_ANON_KEY={server.anon_key}",
         f"SUPABASE_SERVICE_ROLE_KEY={server.service_role_key}",
     ]
+
+
+def test_keys_without_a_running_server_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    new_dir = tmp_path / "new"
+    result = subprocess.run(
+        [sys.executable, "-m", "nbrealtime", "keys", "--data-dir", str(new_dir)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"nbrealtime keys: no nbrealtime server is running for the data dir {new_dir}.")
+    assert f"nbrealtime serve --data-dir {new_dir}" in result.stderr
+    assert not new_dir.exists(), "no keys were made for a data dir no server uses"
+
+
+def test_keys_after_the_server_stopped_says_none_runs(server: ServerProcess) -> None:
+    server.kill()  # a crash leaves the discovery file behind, naming a server that no longer answers
+    result = subprocess.run(
+        [sys.executable, "-m", "nbrealtime", "keys", "--data-dir", str(server.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1 and "no nbrealtime server is running" in result.stderr
 
 
 def test_sigterm_shuts_down_cleanly_and_removes_discovery(server: ServerProcess) -> None:

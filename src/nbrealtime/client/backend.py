@@ -15,16 +15,14 @@ from pathlib import Path
 
 import httpx
 
+from nbrealtime.client.diagnose import check_url
 from nbrealtime.discovery import LOCK_FILE, DiscoveryInfo, default_data_dir, read_discovery
+from nbrealtime.errors import ConnectionFailed
 from nbrealtime.launcher import ServerProcess, ServerStartError, start_server
 
-__all__ = ["Backend", "BackendError", "answers", "ensure_embedded_server", "resolve_backend"]
+__all__ = ["Backend", "answers", "ensure_embedded_server", "resolve_backend"]
 
 DEFAULT_PORT = 54321
-
-
-class BackendError(RuntimeError):
-    """No backend could be found or started; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -94,8 +92,9 @@ def resolve_backend(url: str | None = None, key: str | None = None, *, data_dir:
     key = key or os.environ.get("SUPABASE_ANON_KEY")
     if url or key:
         if not (url and key):
-            raise BackendError("give both a URL and a key (or SUPABASE_URL and SUPABASE_ANON_KEY)")
-        return Backend(url.rstrip("/"), key, embedded=False)
+            given = "SUPABASE_URL / url=" if url else "SUPABASE_ANON_KEY / key="
+            raise ConnectionFailed(f"only {given} is set: give both the project URL and its anon key, or neither")
+        return Backend(check_url(url), key, embedded=False)
     data_dir = data_dir or default_data_dir()
     info, started = ensure_embedded_server(data_dir, detached=True)
     if started is not None:

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import httpx
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
-from supabase_auth.errors import AuthApiError, AuthError
+from supabase_auth.errors import AuthApiError
 from supabase_auth.types import Session
 
+from nbrealtime.client.diagnose import explain_sign_in_failure
 from nbrealtime.client.identity import IdentityStore, StoredIdentity
 
 __all__ = ["AuthSession", "SignInError"]
@@ -38,15 +39,19 @@ class AuthSession:
 
     @classmethod
     async def open(cls, url: str, key: str, store: IdentityStore, name: str) -> AuthSession:
-        """Create the official async client (REST + auth) and sign in as ``name``."""
+        """Create the official async client (REST + auth) and sign in as ``name``; any failure is one
+        :class:`~nbrealtime.errors.ConnectionFailed` paragraph."""
         # One HTTP client for auth and REST that we own: supabase-py rebuilds its REST client on every token
         # change, and a client of its own would leave connections open each time.
         http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=True)
         options = AsyncClientOptions(auto_refresh_token=False, persist_session=False, httpx_client=http)
-        client = await acreate_client(url, key, options=options)
-        auth = cls(client, store, name, http)
         try:
+            client = await acreate_client(url, key, options=options)
+            auth = cls(client, store, name, http)
             await auth.sign_in()
+        except Exception as error:
+            await http.aclose()
+            raise explain_sign_in_failure(url, error) from None
         except BaseException:
             await http.aclose()
             raise
@@ -86,13 +91,7 @@ class AuthSession:
                     return
                 except AuthApiError:
                     pass  # revoked or from a reset server: start a new identity
-            try:
-                response = await self.client.auth.sign_in_anonymously({"options": {"data": {"name": self.name}}})
-            except AuthError as error:
-                raise SignInError(
-                    f"anonymous sign-in failed: {error}. On a Supabase project, enable anonymous sign-ins "
-                    "(Authentication → Providers → Anonymous)."
-                ) from error
+            response = await self.client.auth.sign_in_anonymously({"options": {"data": {"name": self.name}}})
             self._keep(response.session)
 
     def refresh_due_in(self) -> float:

@@ -290,7 +290,9 @@ class LiveTable(HasView):
     # ------------------------------------------------------------------ sending (background loop)
 
     async def _send_loop(self) -> None:
-        while True:
+        # Not ``while True``: Python 3.11's wait_for swallows a cancel that lands as the wake-up does (a write made
+        # just before close()), and the loop would then never end.
+        while not self.closed:
             self._wake.clear()
             for entry in [] if self._paused else self._outbox.due(time.time()):
                 await self._deliver(entry)

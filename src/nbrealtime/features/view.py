@@ -1,5 +1,5 @@
 """How a feature object shows itself in hosts that ask the object (marimo calls ``_display_``); IPython is taught
-separately by ``widgets.display.register_display``. The widget layer is imported only when something is shown."""
+separately by ``nbrealtime._display.register_display``. The widget layer is imported only when something is shown."""
 
 from __future__ import annotations
 

@@ -29,6 +29,8 @@ class ServerConfig:
     schema_file: Path | None = None
     limits: Limits = field(default_factory=Limits)
     access_token_lifetime: int = 3600
+    # Supabase projects have anonymous sign-ins off until enabled; off here, the server answers as such a project does.
+    anonymous_sign_ins: bool = True
 
     @property
     def database_path(self) -> Path:

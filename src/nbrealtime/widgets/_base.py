@@ -18,15 +18,28 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from nbrealtime.errors import BundleMissing
+
 if TYPE_CHECKING:
     from nbrealtime.features.room import Room
 
-__all__ = ["HEARTBEAT_SECONDS", "STATIC", "NbrtWidget"]
+__all__ = ["HEARTBEAT_SECONDS", "STATIC", "NbrtWidget", "bundle"]
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 HEARTBEAT_SECONDS = 3.0
+BUILD_COMMAND = "npm --prefix js ci && npm --prefix js run build"
 
 log = logging.getLogger(__name__)
+
+
+def bundle(path: Path) -> Path:
+    """``path`` if npm built it; else the one line that says how (anywidget would raise FileNotFoundError)."""
+    if not path.is_file():
+        raise BundleMissing(
+            f"nbrealtime's widget bundle {path.name} was never built (a source checkout): run `{BUILD_COMMAND}` "
+            f"in the checkout (needs node >= 20), or install nbrealtime from its wheel"
+        )
+    return path
 
 
 class NbrtWidget(anywidget.AnyWidget):
@@ -35,9 +48,15 @@ class NbrtWidget(anywidget.AnyWidget):
     ``show_…(feature)`` that binds it and calls :meth:`watch_room`, and its ``msg_…`` handlers; a widget is one or
     several parts plus its ``_esm``, so a composite view is one anywidget that accepts the messages of all its parts."""
 
-    _css = STATIC / "nbrealtime.css"
+    _css = bundle(STATIC / "nbrealtime.css")
     room_status = traitlets.Unicode("connecting").tag(sync=True)
     heartbeat_seconds = traitlets.Float(HEARTBEAT_SECONDS).tag(sync=True)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        esm = cls.__dict__.get("_esm")
+        if isinstance(esm, Path):
+            bundle(esm)
+        super().__init_subclass__(**kwargs)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -1,7 +1,7 @@
 """How feature objects show up in a notebook: leaving one as a cell's last expression renders its widget.
 
-Feature objects know nothing of widgets; this module registers their rich display with IPython (when there is one)
-and keeps one widget per object, so displaying an object twice gives two views of one model that stay identical.
+Feature objects know nothing of widgets; ``nbrealtime._display`` registers :func:`mimebundle` with IPython, and this
+module keeps one widget per object, so displaying an object twice gives two views of one model that stay identical.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from nbrealtime.widgets.presence import PresenceView, PresenceWidget
 from nbrealtime.widgets.sync import SyncView
 from nbrealtime.widgets.table import TableView
 
-__all__ = ["LiveTablePanel", "RoomPanel", "panel", "register_display", "widget_for"]
+__all__ = ["LiveTablePanel", "RoomPanel", "mimebundle", "panel", "widget_for"]
 
 _widgets: weakref.WeakKeyDictionary[Any, NbrtWidget] = weakref.WeakKeyDictionary()
 
@@ -86,21 +86,8 @@ def panel(room: Room) -> RoomPanel:
     return RoomPanel(room)
 
 
-def _mimebundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+def mimebundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    """A feature object's display: its widget's view, with the object's own text repr (for nbval and plain text)."""
     bundle = widget_for(obj)._repr_mimebundle_(include=include, exclude=exclude)
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     return {**data, "text/plain": repr(obj)}
-
-
-def register_display() -> None:
-    """Teach IPython to render rooms, presence, notifications and shared cells as their widgets."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-    formatter = shell.display_formatter.mimebundle_formatter
-    for cls in (Room, Presence, Notifications, SharedCell, LiveTable):
-        formatter.for_type(cls, _mimebundle)

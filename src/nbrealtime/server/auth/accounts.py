@@ -44,6 +44,8 @@ async def sign_up(context: ServerContext, issuer: str, body: dict[str, Any]) -> 
     metadata = object_field(body, "data") or {}
     user = User(id=str(uuid.uuid4()), user_metadata=metadata)
     if not email and not phone:
+        if not context.config.anonymous_sign_ins:
+            raise AuthError(422, "anonymous_provider_disabled", "Anonymous sign-ins are disabled")
         user.is_anonymous = True
         user.app_metadata = {"provider": "anonymous", "providers": ["anonymous"]}
         with context.database.transaction() as connection:

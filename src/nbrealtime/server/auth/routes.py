@@ -90,7 +90,7 @@ async def logout(request: Request, context: ServerContext) -> Response:
 
 
 async def settings(request: Request, context: ServerContext) -> Response:
-    return JSONResponse(settings_json())
+    return JSONResponse(settings_json(context.config.anonymous_sign_ins))
 
 
 async def health(request: Request, context: ServerContext) -> Response:

@@ -92,10 +92,10 @@ _EXTERNAL_PROVIDERS = [
 ]
 
 
-def settings_json() -> dict[str, Any]:
-    """What is enabled: email + password (confirmed at once) and anonymous sign-in; no OAuth, SMS or SAML."""
+def settings_json(anonymous_sign_ins: bool) -> dict[str, Any]:
+    """What is enabled: email + password (confirmed at once) and anonymous sign-in if on; no OAuth, SMS or SAML."""
     external: dict[str, bool] = dict.fromkeys(_EXTERNAL_PROVIDERS, False)
-    external.update(anonymous_users=True, email=True)
+    external.update(anonymous_users=anonymous_sign_ins, email=True)
     return {
         "external": external,
         "disable_signup": False,
