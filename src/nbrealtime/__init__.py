@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from nbrealtime.client.connection import AckTimeout, NotConnected
+from nbrealtime.features.access import AccessDenied, Invite
 from nbrealtime.features.live_table import LiveTable, WriteHandle
 from nbrealtime.features.members import Member
 from nbrealtime.features.notifications import Notification
@@ -16,7 +17,9 @@ from nbrealtime.features.shared_cell import SharedCell
 from nbrealtime.widgets.display import register_display
 
 __all__ = [
+    "AccessDenied",
     "AckTimeout",
+    "Invite",
     "LiveTable",
     "Member",
     "NotConnected",

@@ -6,12 +6,13 @@ import pytest
 
 import nbrealtime
 from nbrealtime.launcher import ServerProcess
-from tests.client.support import Events, Peer, until_members
+from tests.client.support import Events, Peer, open_room, until_members
 
 
 def test_messages_both_ways_with_sender(rooms, peers, env) -> None:
     alice = nbrealtime.connect("lab", user="alice")
     rooms.append(alice)
+    open_room(alice)
     inbox = Events()
     alice.on("greet", lambda payload, sender: inbox.put((payload, sender.name)))
     bob = Peer("lab", "bob", env)
@@ -49,6 +50,7 @@ def test_same_user_keeps_identity_across_reconnects(rooms, env) -> None:
 def test_presence_cell_away_and_killed_peer(rooms, peers, env) -> None:
     alice = nbrealtime.connect("lab", user="alice")
     rooms.append(alice)
+    open_room(alice)
     bob = Peer("lab", "bob", env, "2")
     peers.append(bob)
     until_members(alice, lambda m: "bob" in m and m["bob"].status == "online", "bob online")
@@ -69,6 +71,7 @@ def test_presence_cell_away_and_killed_peer(rooms, peers, env) -> None:
 def test_notifications_to_a_person_and_the_room(rooms, peers, env) -> None:
     alice = nbrealtime.connect("lab", user="alice")
     rooms.append(alice)
+    open_room(alice)
     arrived = Events()
     alice.notifications.on_new(arrived.put)
     bob = Peer("lab", "bob", env)
@@ -91,6 +94,7 @@ def test_notifications_to_a_person_and_the_room(rooms, peers, env) -> None:
 
 def test_unread_count_survives_restart_and_offline_delivery(rooms, peers, env) -> None:
     alice = nbrealtime.connect("lab", user="alice")
+    open_room(alice)
     bob = Peer("lab", "bob", env)
     peers.append(bob)
     _wait_until_known(alice, "bob")
@@ -110,6 +114,7 @@ def test_unread_count_survives_restart_and_offline_delivery(rooms, peers, env) -
 def test_server_restart_under_connected_rooms(server: ServerProcess, rooms, peers, env) -> None:
     alice = nbrealtime.connect("lab", user="alice")
     rooms.append(alice)
+    open_room(alice)
     inbox = Events()
     alice.on("after", lambda payload, sender: inbox.put(payload))
     arrived = Events()
