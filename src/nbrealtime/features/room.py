@@ -591,6 +591,13 @@ class Room:
             cell.request_sync()
 
 
+def find_open_room(name: str, *, role: str | None = None) -> Room | None:
+    """A room of that name open in this process (in ``role``, if given): what demo helpers invite from."""
+    with _open_rooms_lock:
+        rooms = list(_open_rooms.values())
+    return next((room for room in rooms if room.name == name and role in (None, room.role)), None)
+
+
 @atexit.register
 def _close_open_rooms() -> None:
     """Leave rooms at interpreter exit so others see us go (runs before the background loop stops)."""
