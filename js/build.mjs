@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outdir = join(here, "..", "src", "nbrealtime", "static");
-export const WIDGETS = ["presence", "notifications", "table", "conflicts", "sync", "editor"];
+export const WIDGETS = ["presence", "notifications", "table", "conflicts", "sync", "editor", "share"];
 
 const watch = process.argv.includes("--watch");
 const dev = process.argv.includes("--dev") || watch;

@@ -42,16 +42,10 @@ def room_test(kind: str, room: str) -> str:
     return f"{ROOM_ROLE_FUNCTION}({room}) in ({', '.join(_literal(role) for role in roles)})"
 
 
-def room_functions_sql() -> str:
-    """``nbrt_join_room`` and ``nbrt_set_role``, callable by the API roles (anon gets the refusal, not a 404)."""
-    roles = ", ".join(_literal(role) for role in ROLES)
-    members, rooms, invites = (f"public.{name}" for name in (ROOM_MEMBERS_TABLE, ROOMS_TABLE, ROOM_INVITES_TABLE))
-    join, set_role = JOIN_ROOM_FUNCTION, SET_ROLE_FUNCTION
+def _function_head(name: str, parameters: str, declarations: str) -> str:
+    """The start of a ``security definer`` PL/pgSQL function of the caller (``caller``, refused when not signed in)."""
     return f"""\
--- Rooms: joining (create as owner / already a member / redeem an invite / open room) and changing roles.  security
--- definer so they may write the columns the API roles cannot (role, uses); every check is in here.
-create or replace function public.{join}(room text, invite text default null, name text default null,
-                                         color text default null)
+create or replace function public.{name}({parameters})
 returns jsonb
 language plpgsql
 volatile
@@ -60,17 +54,42 @@ set search_path = ''
 as $$
 declare
   caller uuid := auth.uid();
-  granted text;
-  created boolean := false;
-  settings {rooms};
-  found_invite {invites};
-  digest text;
-  ask text := format('ask an owner of room %L for a new invite', {join}.room);
+{declarations}
 begin
   if caller is null then
     raise exception 'only a signed-in user can join a room'
       using errcode = '42501', hint = 'sign in (anonymously is enough) and try again';
   end if;
+"""
+
+
+def _function_tail(name: str, types: str) -> str:
+    """The end of such a function, callable by the API roles (anon gets the refusal, not a 404)."""
+    return f"""\
+end;
+$$;
+revoke all on function public.{name}({types}) from public;
+grant execute on function public.{name}({types}) to {_CALLERS};
+"""
+
+
+def room_functions_sql() -> str:
+    """``nbrt_join_room`` and ``nbrt_set_role``: the PL/pgSQL twins of ``server/rooms.py``."""
+    roles = ", ".join(_literal(role) for role in ROLES)
+    members, rooms, invites = (f"public.{name}" for name in (ROOM_MEMBERS_TABLE, ROOMS_TABLE, ROOM_INVITES_TABLE))
+    join, set_role = JOIN_ROOM_FUNCTION, SET_ROLE_FUNCTION
+    join_parameters = "room text, invite text default null, name text default null, color text default null"
+    join_declarations = f"""\
+  granted text;
+  created boolean := false;
+  settings {rooms};
+  found_invite {invites};
+  digest text;
+  ask text := format('ask an owner of room %L for a new invite', {join}.room);"""
+    return f"""\
+-- Rooms: joining (create as owner / already a member / redeem an invite / open room) and changing roles.  security
+-- definer so they may write the columns the API roles cannot (role, uses); every check is in here.
+{_function_head(join, join_parameters, join_declarations)}\
   if {join}.room is null or {join}.room !~ '^[\\w.-]{{1,64}}$' then
     raise exception 'a room name is 1 to 64 letters, digits, ''_'', ''-'' or ''.''' using errcode = '22023';
   end if;
@@ -125,26 +144,8 @@ begin
     values ({join}.room, caller, granted, {join}.name, {join}.color)
     on conflict do nothing;
   return jsonb_build_object('room', {join}.room, 'role', granted, 'created', created);
-end;
-$$;
-revoke all on function public.{join}(text, text, text, text) from public;
-grant execute on function public.{join}(text, text, text, text) to {_CALLERS};
-
-create or replace function public.{set_role}(room text, member uuid, role text)
-returns jsonb
-language plpgsql
-volatile
-security definer
-set search_path = ''
-as $$
-declare
-  caller uuid := auth.uid();
-  previous text;
-begin
-  if caller is null then
-    raise exception 'only a signed-in user can join a room'
-      using errcode = '42501', hint = 'sign in (anonymously is enough) and try again';
-  end if;
+{_function_tail(join, "text, text, text, text")}
+{_function_head(set_role, "room text, member uuid, role text", "  previous text;")}\
   if {set_role}.role is null or {set_role}.role not in ({roles}) then
     raise exception 'role must be one of owner, editor, viewer, not %', quote_literal({set_role}.role)
       using errcode = '22023';
@@ -168,11 +169,7 @@ begin
   update {members} as m set role = {set_role}.role
     where m.room = {set_role}.room and m.user_id = {set_role}.member;
   return jsonb_build_object('room', {set_role}.room, 'user_id', {set_role}.member, 'role', {set_role}.role);
-end;
-$$;
-revoke all on function public.{set_role}(text, uuid, text) from public;
-grant execute on function public.{set_role}(text, uuid, text) to {_CALLERS};
-"""
+{_function_tail(set_role, "text, uuid, text")}"""
 
 
 def _channel_condition(action: str) -> str:

@@ -352,8 +352,7 @@ create policy nbrt_delete_authenticated on public.nbrt_collection_rows
 
 -- Rooms: joining (create as owner / already a member / redeem an invite / open room) and changing roles.  security
 -- definer so they may write the columns the API roles cannot (role, uses); every check is in here.
-create or replace function public.nbrt_join_room(room text, invite text default null, name text default null,
-                                         color text default null)
+create or replace function public.nbrt_join_room(room text, invite text default null, name text default null, color text default null)
 returns jsonb
 language plpgsql
 volatile

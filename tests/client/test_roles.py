@@ -8,6 +8,7 @@ import pytest
 
 import nbrealtime
 from nbrealtime import AccessDenied
+from nbrealtime.client.socket import open_sockets
 from tests.client.support import Events, Peer, until_members
 
 
@@ -89,3 +90,55 @@ def test_role_changes_and_removal_reach_the_other_kernel(rooms, peers, env) -> N
     assert "no longer a member of room 'live'" in refused["error"]
     with pytest.raises(ValueError, match="no member named 'bob'"):
         alice.set_role("bob", "editor")
+
+
+def test_one_socket_per_kernel_and_user_whatever_is_open(rooms, env) -> None:
+    """A room, its shared-cell channel and its collections share one websocket; another user gets their own."""
+    before = open_sockets()  # other tests' rooms in this process are closed, but count only what this one opens
+    alice = nbrealtime.connect("sockets", user="alice")
+    rooms.append(alice)
+    alice.cell("c").insert(0, "x")
+    for n in range(3):
+        alice.collection(f"t{n}").insert({"id": "a"}).wait()
+    assert open_sockets() == before + 1
+    channels = [alice._channel, alice._cells_channel, *(table._channel for table in alice._tables.values())]
+    assert len(channels) == 5 and len({id(channel._client) for channel in channels}) == 1  # type: ignore[union-attr]
+    bob = nbrealtime.connect(invite=alice.invite(), user="bob")
+    rooms.append(bob)
+    assert open_sockets() == before + 2
+    bob.close()
+    alice.close()
+    assert open_sockets() == before
+
+
+def test_share_view_and_table_view_follow_roles(rooms, env) -> None:
+    """The kernel side of the widgets: the share view acts through the room, the table view turns read-only."""
+    from nbrealtime.widgets.share import ShareWidget
+    from nbrealtime.widgets.table import LiveTableWidget
+
+    alice = nbrealtime.connect("shared", user="alice")
+    rooms.append(alice)
+    view = alice.share()
+    assert isinstance(view, ShareWidget) and (view.room, view.role, view.invites) == ("shared", "owner", [])
+    view.handle({"type": "invite", "role": "viewer"}, [])
+    [made] = view.invites
+    assert made["role"] == "viewer" and made["text"].startswith("nbrt-invite:shared:") and made["usable"]
+    bob = nbrealtime.connect(invite=made["text"], user="bob")
+    rooms.append(bob)
+    table = LiveTableWidget(bob.collection("tasks"))
+    assert (table.editable, table.read_only) == (
+        False,
+        "you are a viewer in room 'shared' and cannot change "
+        "collection 'tasks': ask an owner to make you owner or editor",
+    )
+    until_members(alice, lambda m: "bob" in m and m["bob"].role == "viewer", "bob listed as a viewer")
+    assert {m["name"]: m["role"] for m in view.members} == {"alice": "owner", "bob": "viewer"}
+    roles = Events()
+    bob.on_role(roles.put)
+    view.handle({"type": "set_role", "member": bob.me.id, "role": "editor"}, [])
+    roles.expect(lambda role: role == "editor", what="bob promoted")
+    assert (table.editable, table.read_only) == (True, None)
+    view.handle({"type": "revoke", "id": made["id"]}, [])
+    assert view.invites[0]["revoked"] and view.error == ""
+    view.handle({"type": "set_role", "member": alice.me.id, "role": "viewer"}, [])
+    assert "would have no owner" in view.error

@@ -102,6 +102,12 @@ class Room:
 
         return widget_for(self)
 
+    def share(self) -> Any:
+        """The share view: invites with copy buttons and members with their roles (owners may change them)."""
+        from nbrealtime.widgets.share import ShareWidget  # like panel(): the view is reached for, never imported
+
+        return ShareWidget(self)
+
     @property
     def pending_writes(self) -> int:
         """Writes made here that the backend has not confirmed yet (notifications, cells, live tables)."""

@@ -20,12 +20,21 @@ class LiveTableWidget(NbrtWidget):
     key = traitlets.Unicode("id").tag(sync=True)
     rows = traitlets.List([]).tag(sync=True)
     editable = traitlets.Bool(True).tag(sync=True)
+    read_only = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    """Why the table cannot be edited here (e.g. you are a viewer in the room), shown instead of the edit controls."""
 
     def __init__(self, table: LiveTable, *, editable: bool = True) -> None:
         super().__init__(key=table.key, editable=editable)
         self._table = table
+        self._editable = editable
         self._show(table)
+        self._show_access(table.room.role)
         table.on_view(self._show)
+        table.room.on_role(self._show_access)
+
+    def _show_access(self, _role: str | None) -> None:
+        self.read_only = self._table.read_only
+        self.editable = self._editable and self.read_only is None
 
     def _show(self, table: LiveTable) -> None:
         rows = table.rows
