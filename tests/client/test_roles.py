@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
+from pycrdt import Doc, Text
 
 import nbrealtime
 from nbrealtime import AccessDenied
+from nbrealtime.client.connection import envelope
 from nbrealtime.client.socket import open_sockets
+from nbrealtime.features.shared_cell import CELL_EVENT
 from tests.client.support import Events, Peer, until_members
 
 
@@ -142,3 +146,38 @@ def test_share_view_and_table_view_follow_roles(rooms, env) -> None:
     assert view.invites[0]["revoked"] and view.error == ""
     view.handle({"type": "set_role", "member": alice.me.id, "role": "viewer"}, [])
     assert "would have no owner" in view.error
+
+
+def test_a_viewer_cannot_slip_cell_edits_past_the_rules(rooms, env) -> None:
+    """A viewer's forged cell update, on the cells channel (the server drops it) or on the room channel (kernels
+    ignore cell events there), changes nobody's cell."""
+    alice = nbrealtime.connect("forge", user="alice")
+    rooms.append(alice)
+    cell = alice.cell("c")
+    cell.insert(0, "honest")
+    bob = nbrealtime.connect(invite=alice.invite("viewer"), user="bob")
+    rooms.append(bob)
+    bob.cell("c")  # opens bob's cells channel
+    forged = Doc()
+    text = forged.get("source", type=Text)
+    forged.apply_update(cell.update_since())
+    before = forged.get_state()
+    text.insert(0, "EVIL ")
+    update = {"cell": "c", "update": base64.b64encode(forged.get_update(before)).decode()}
+    arrived = Events()
+    alice.on("after", lambda payload, sender: arrived.put(payload))
+    for channel in (bob._cells_channel, bob._channel):
+        bob._run(channel.post(CELL_EVENT, envelope(bob.me.id, update)), 10)  # type: ignore[union-attr]
+    bob.send("after", 1)  # same socket, same order: once this is in, the forgeries were handled
+    arrived.expect(lambda payload: payload == 1, what="bob's marker")
+    assert cell.text == "honest"
+
+    # Liveness: the same update from an editor, on the cells channel, is applied.
+    roles = Events()
+    bob.on_role(roles.put)
+    alice.set_role("bob", "editor")
+    roles.expect(lambda role: role == "editor", what="bob promoted")
+    changed = Events()
+    cell.on_change(changed.put)
+    bob._run(bob._cells_channel.post(CELL_EVENT, envelope(bob.me.id, update)), 10)  # type: ignore[union-attr]
+    changed.expect(lambda text: text == "EVIL honest", what="the editor's update")

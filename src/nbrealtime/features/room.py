@@ -453,28 +453,32 @@ class Room:
         await self._auth.client.table("nbrt_notifications").update(changes).eq("id", notification_id).execute()
 
     def _dispatch(self, message: dict[str, Any]) -> None:
-        """A broadcast arrived (on the background loop)."""
-        event = message.get("event")
-        envelope = message.get("payload")
-        if not isinstance(event, str) or not isinstance(envelope, dict) or "sender" not in envelope:
+        """A broadcast arrived on the room channel (on the background loop)."""
+        unpacked = _unpack(message)
+        if unpacked is None:
             return
-        sender, data = str(envelope["sender"]), envelope.get("data")
+        event, sender, data = unpacked
         if event == ACTIVITY_EVENT:
             if isinstance(data, dict):
                 self.presence.on_activity(sender, data)
             return
-        if event in CELL_EVENTS:
-            cell = self._cells.get(data.get("cell")) if isinstance(data, dict) else None
-            if cell is not None:
-                cell.on_remote(event, data, sender)
-            return
-        if event.startswith(INTERNAL_PREFIX):
+        if event.startswith(INTERNAL_PREFIX):  # cell edits here are not ours to apply: see _dispatch_cells
             return
         member = self._member(sender)
         for key in (event, "*"):
             handlers = self._handlers.get(key)
             if handlers is not None:
                 handlers.fire(data, member)
+
+    def _dispatch_cells(self, message: dict[str, Any]) -> None:
+        """A broadcast arrived on the cells channel, where the server relays only editors' and owners' messages."""
+        unpacked = _unpack(message)
+        if unpacked is None or unpacked[0] not in CELL_EVENTS:
+            return
+        event, sender, data = unpacked
+        cell = self._cells.get(data.get("cell")) if isinstance(data, dict) else None
+        if cell is not None:
+            cell.on_remote(event, data, sender)
 
     def _on_member_change(self, payload: dict[str, Any]) -> None:
         data = payload.get("data", {})
@@ -583,7 +587,7 @@ class Room:
         spec = ChannelSpec(
             topic=CELLS_CHANNEL.topic(self.name),
             config={"broadcast": {"ack": False, "self": False}, "presence": {"enabled": False}, "private": True},
-            on_broadcast=self._dispatch,
+            on_broadcast=self._dispatch_cells,
         )
         channel = SupervisedChannel(
             f"{self.backend.url}/realtime/v1", self.backend.key, self._auth, spec, on_subscribed=self._cells_subscribed
@@ -612,6 +616,15 @@ def _close_open_rooms() -> None:
     for room in rooms:
         with contextlib.suppress(Exception):
             room.close()
+
+
+def _unpack(message: dict[str, Any]) -> tuple[str, str, Any] | None:
+    """``(event, sender, data)`` of an nbrealtime broadcast, or None for anything else."""
+    event = message.get("event")
+    envelope = message.get("payload")
+    if not isinstance(event, str) or not isinstance(envelope, dict) or "sender" not in envelope:
+        return None
+    return event, str(envelope["sender"]), envelope.get("data")
 
 
 def _check_event(event: str, *, allow_wildcard: bool = False) -> None:
