@@ -528,3 +528,24 @@ def test_room_column_of_another_type_is_cast_to_text() -> None:
 def test_user_refs_resolve_to_ids() -> None:
     assert resolve({"owner": A, "n": 1}, USER_IDS) == {"owner": USER_IDS["A"], "n": 1}
     assert isinstance(B, User)
+
+
+def test_a_project_from_before_roles_is_upgraded_and_its_rooms_keep_working(cluster: PostgresCluster) -> None:
+    """The migration as it was before roles, with a room in use, then today's: the creator owns the room, the other
+    member edits, and the room functions and policies work on the old rows."""
+    database = cluster.create_database("before_roles")
+    _apply(cluster, (ROOT / "tests" / "schemas" / "before_roles.sql").read_text(encoding="utf-8"), database)
+    a, b = USER_IDS["A"], USER_IDS["B"]
+    cluster.psql(
+        f"insert into public.nbrt_rooms (name, created_by) values ('old', '{a}');\n"
+        f"insert into public.nbrt_room_members (room, user_id) values ('old', '{a}'), ('old', '{b}');",
+        database=database,
+    )
+    migration = (ROOT / MIGRATION_PATH).read_text(encoding="utf-8")
+    _apply(cluster, migration, database)
+    _apply(cluster, migration, database)  # and again: nothing changes the second time
+    roles = cluster.psql("select user_id || '=' || role from public.nbrt_room_members order by 1", database=database)
+    assert roles.split() == [f"{a}=owner", f"{b}=editor"]
+    call = "select public.nbrt_set_role('old', '" + b + "', 'viewer') ->> 'role'"
+    result = cluster.try_psql(_rooms_sql((), "A", call), database=database)
+    assert result.returncode == 0 and result.stdout.split()[-1] == "viewer", result.stderr

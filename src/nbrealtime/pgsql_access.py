@@ -21,7 +21,14 @@ from nbrealtime.schema import (
     roles_for,
 )
 
-__all__ = ["ROOM_MEMBER_FUNCTION", "ROOM_ROLE_FUNCTION", "channel_policies_sql", "room_functions_sql", "room_test"]
+__all__ = [
+    "ROOM_MEMBER_FUNCTION",
+    "ROOM_ROLE_FUNCTION",
+    "channel_policies_sql",
+    "room_functions_sql",
+    "room_test",
+    "upgrade_to_roles_sql",
+]
 
 ROOM_MEMBER_FUNCTION = "public.nbrt_is_room_member"
 ROOM_ROLE_FUNCTION = "public.nbrt_room_role"
@@ -170,6 +177,32 @@ def room_functions_sql() -> str:
     where m.room = {set_role}.room and m.user_id = {set_role}.member;
   return jsonb_build_object('room', {set_role}.room, 'user_id', {set_role}.member, 'role', {set_role}.role);
 {_function_tail(set_role, "text, uuid, text")}"""
+
+
+def upgrade_to_roles_sql() -> str:
+    """Tables made by a migration from before roles get the new columns before anything refers to them; their rooms
+    keep working as they did (members become editors, whoever created a room its owner), as the embedded server's
+    ``upgrade_to_roles``.  Does nothing on a fresh project or once upgraded."""
+    members, rooms = (f"public.{name}" for name in (ROOM_MEMBERS_TABLE, ROOMS_TABLE))
+    return f"""\
+-- Upgrade from before roles: only where {ROOM_MEMBERS_TABLE} exists without a role column.
+do $$
+begin
+  if exists (
+    select 1 from information_schema.tables where table_schema = 'public' and table_name = '{ROOM_MEMBERS_TABLE}'
+  ) and not exists (
+    select 1 from information_schema.columns
+    where table_schema = 'public' and table_name = '{ROOM_MEMBERS_TABLE}' and column_name = 'role'
+  ) then
+    alter table {members} add column role text not null default 'editor';
+    update {members} as m set role = 'owner' from {rooms} as r where r.name = m.room and r.created_by = m.user_id;
+    alter table {members} alter column role set default 'viewer';
+    alter table {rooms} add column if not exists open_to text not null default 'invited';
+    alter table {rooms} add column if not exists open_role text not null default 'viewer';
+  end if;
+end
+$$;
+"""
 
 
 def _channel_condition(action: str) -> str:

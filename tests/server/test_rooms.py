@@ -129,3 +129,39 @@ def test_unknown_functions_and_methods_get_postgrest_errors(rooms_server: Server
         f"{rooms_server.url}/rest/v1/rpc/nbrt_join_room", json={"room": 7}, headers=headers(rooms_server, token)
     )
     assert response.status_code == 400 and response.json()["code"] == "22023", response.text
+
+
+def test_rooms_from_before_roles_keep_their_members(tmp_path) -> None:
+    """An embedded database from before roles: on start its rooms' creators become owners and members editors."""
+    import sqlite3
+
+    data_dir = tmp_path / "old"
+    data_dir.mkdir(mode=0o700)
+    with sqlite3.connect(data_dir / "nbrealtime.sqlite3") as old:
+        old.execute("CREATE TABLE nbrt_rooms (name TEXT, created_by TEXT, created_at TEXT, PRIMARY KEY (name))")
+        old.execute(
+            "CREATE TABLE nbrt_room_members (room TEXT, user_id TEXT, name TEXT, color TEXT, joined_at TEXT,"
+            " last_seen TEXT, PRIMARY KEY (room, user_id))"
+        )
+        old.execute("INSERT INTO nbrt_rooms VALUES ('old', ?, '2026-01-01T00:00:00+00:00')", (ALICE,))
+        old.executemany(
+            "INSERT INTO nbrt_room_members VALUES ('old', ?, NULL, NULL, ?, ?)",
+            [(user, "2026-01-01T00:00:00+00:00", "2026-01-02T00:00:00+00:00") for user in (ALICE, BOB)],
+        )
+    server = start_server(data_dir, ["--port", "0"])
+    try:
+        assert (_role_of(server, "A", "old"), _role_of(server, "B", "old")) == ("owner", "editor")
+        rows = httpx.get(f"{server.url}/rest/v1/nbrt_rooms", headers=headers(server, mint(server, ALICE))).json()
+        assert [(row["name"], row["open_to"]) for row in rows] == [("old", "invited")]
+        admin = {**headers(server, server.service_role_key), "apiKey": server.service_role_key}
+        params = {"room": "eq.old", "user_id": f"eq.{BOB}"}
+        url = f"{server.url}/rest/v1/nbrt_room_members"
+        response = httpx.patch(url, params=params, json={"role": "viewer"}, headers=admin)
+        assert response.status_code == 204, response.text
+    finally:
+        server.stop()
+    restarted = start_server(data_dir, ["--port", "0"])
+    try:
+        assert _role_of(restarted, "B", "old") == "viewer", "upgraded once, not on every start"
+    finally:
+        restarted.stop()

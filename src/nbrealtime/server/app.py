@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from nbrealtime import schema
-from nbrealtime.server import auth, filters, rest, storage
+from nbrealtime.server import auth, filters, rest, rooms, storage
 from nbrealtime.server.changes import ChangeFeed
 from nbrealtime.server.config import ServerConfig
 from nbrealtime.server.database import Database
@@ -79,7 +79,10 @@ def build_context(config: ServerConfig, keys: ProjectKeys) -> ServerContext:
     tables = schema.builtin_tables()
     if config.schema_file is not None:
         tables.update({table.name: table for table in schema.load_schema_file(config.schema_file)})
+    upgrade = rooms.predates_roles(database.connection)
     storage.create_tables(database.connection, tables.values())
+    if upgrade:
+        rooms.upgrade_to_roles(database.connection)
     database.on_connect(filters.register_sql_functions)
     hub = Hub()
     changes = ChangeFeed(tables, lambda user_id, room: is_room_member(database, user_id, room))

@@ -9,6 +9,7 @@ such member.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import sqlite3
@@ -26,7 +27,7 @@ from nbrealtime.server.rest import writes
 from nbrealtime.server.storage import DatabaseError, Defaults, decode_row, quote
 from nbrealtime.server.tokens import AUTHENTICATED, SERVICE_ROLE, Claims
 
-__all__ = ["FUNCTIONS", "RoomCall", "Written", "invite_hash"]
+__all__ = ["FUNCTIONS", "RoomCall", "Written", "invite_hash", "predates_roles", "upgrade_to_roles"]
 
 Written = list[tuple[schema.Table, writes.Change]]
 """The committed changes of a call, with their tables, for the change feed."""
@@ -182,6 +183,28 @@ def set_role(connection: sqlite3.Connection, call: RoomCall) -> tuple[dict[str, 
             raise _refuse(f"room {room!r} would have no owner", "make someone else an owner first")
     written = _update(connection, members, {"role": role}, user_id, room=room, user_id=member)
     return {"room": room, "user_id": member, "role": role}, written
+
+
+def predates_roles(connection: sqlite3.Connection) -> bool:
+    """Whether the database has rooms from before roles (a members table without ``role``): see
+    :func:`upgrade_to_roles`."""
+    columns = {row[1] for row in connection.execute(f"PRAGMA table_info({quote(schema.ROOM_MEMBERS_TABLE)})")}
+    return bool(columns) and "role" not in columns
+
+
+def upgrade_to_roles(connection: sqlite3.Connection) -> None:
+    """Rooms made before roles keep working as they did: their members become editors and whoever created the room
+    its owner (the new ``role`` column would otherwise make everyone a viewer of an ownerless room).  The migration
+    does the same on PostgreSQL (``pgsql_access.upgrade_to_roles_sql``)."""
+    members, rooms = quote(schema.ROOM_MEMBERS_TABLE), quote(schema.ROOMS_TABLE)
+    with contextlib.closing(connection.cursor()) as cursor:
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute(f"UPDATE {members} SET role = 'editor'")
+        cursor.execute(
+            f"UPDATE {members} SET role = 'owner' WHERE EXISTS "
+            f"(SELECT 1 FROM {rooms} AS r WHERE r.name = {members}.room AND r.created_by = {members}.user_id)"
+        )
+        cursor.execute("COMMIT")
 
 
 FUNCTIONS: dict[str, Callable[[sqlite3.Connection, RoomCall], tuple[dict[str, Any], Written]]] = {
