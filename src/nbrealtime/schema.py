@@ -8,17 +8,17 @@ that is the dialect users know from Supabase; the embedded server maps them onto
 
 Row policies are small boolean expressions over *atoms*, one per operation (select, insert, update, delete):
 
-===================  =============================================================
-atom                 who passes
-===================  =============================================================
-``anyone``           every role, including ``anon``
-``signed_in``        any authenticated user
-``owner:COLUMN``     the user whose id is in ``COLUMN``
-``room:COLUMN``      members of the room named in ``COLUMN`` (``nbrt_room_members``), any role
-``room_editor:COLUMN``  members whose role there is ``owner`` or ``editor``
-``room_owner:COLUMN``   members whose role there is ``owner``
-``none``             nobody (only ``service_role``, which bypasses policies)
-===================  =============================================================
+======================  ==============================================================================
+atom                    who passes
+======================  ==============================================================================
+``anyone``              every role, including ``anon``
+``signed_in``           any authenticated user
+``owner:COLUMN``        the user whose id is in ``COLUMN``
+``room:COLUMN``         members of the room named in ``COLUMN`` (``nbrt_room_members``), in any role
+``room_editor:COLUMN``  members of that room whose role is ``owner`` or ``editor``
+``room_owner:COLUMN``   members of that room whose role is ``owner``
+``none``                nobody (only ``service_role``, which bypasses policies)
+======================  ==============================================================================
 
 Atoms combine with ``and`` / ``or`` (``and`` binds tighter).  A schema file names a *shorthand*
 (``public``, ``owner:COL``, ``room:COL``, ``read_only``) or gives the four operations explicitly; the ``room:COL``
