@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outdir = join(here, "..", "src", "nbrealtime", "static");
-export const WIDGETS = ["presence", "notifications", "table", "conflicts", "sync", "editor", "panel", "livetable"];
+export const WIDGETS = ["presence", "notifications", "table", "conflicts", "sync", "editor", "panel", "livetable", "share"];
 export const RUNTIMES = { editor: "src/editor/view.js", link: "src/link/index.js" };
 
 const dev = process.argv.includes("--dev");

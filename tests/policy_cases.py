@@ -13,11 +13,14 @@ A case is one actor trying one operation on one row, after some rows were writte
 * ``delete``: delete the row whose primary key is ``row``; allowed means it is gone, denied means it is still there.
 
 ``A`` and ``B`` are two signed-in users (a backend maps them to the ids it gave them), ``anon`` holds only the anon
-key, ``service_role`` the service key (bypasses row policies).  Each case starts from an empty database.
+key, ``service_role`` the service key (bypasses row policies).  Each case starts from an empty database.  Room roles
+come from the setup rows: ``A_IN_R1`` makes A an editor of room r1, ``A_OWNS_R1`` an owner, ``A_VIEWS_R1`` a viewer;
+B is in no room unless a setup row says so (the signed-in non-member).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -25,8 +28,14 @@ from typing import Literal
 __all__ = [
     "ACTORS",
     "BUILTIN_CASES",
+    "CHANNEL_ACCESS",
+    "JOIN_CASES",
+    "SET_ROLE_CASES",
+    "STANDINGS",
+    "JoinCase",
     "PolicyCase",
     "Row",
+    "SetRoleCase",
     "User",
     "Value",
     "resolve",
@@ -116,8 +125,12 @@ N3 = "00000000-0000-4000-8000-000000000003"  # a new notification
 
 PROFILE_A = Row("nbrt_profiles", {"id": A, "name": "Ada", "color": "#e11d48"})
 ROOM_R1 = Row("nbrt_rooms", {"name": "r1", "created_by": A})
-A_IN_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": A})
-B_IN_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": B})
+A_IN_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": A, "role": "editor"})
+A_OWNS_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": A, "role": "owner"})
+A_VIEWS_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": A, "role": "viewer"})
+B_IN_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": B, "role": "editor"})
+I1 = "00000000-0000-4000-8000-0000000000e1"
+INVITE = Row("nbrt_room_invites", {"id": I1, "room": "r1", "token_hash": "ab" * 32, "role": "editor", "created_by": A})
 NOTE_B_TO_A = Row("nbrt_notifications", {"id": N1, "room": "r1", "recipient": A, "sender": B, "title": "from B"})
 NOTE_A_TO_A = Row("nbrt_notifications", {"id": N2, "room": "r1", "recipient": A, "sender": A, "title": "to self"})
 CELL = Row("nbrt_cells", {"room": "r1", "name": "c1", "snapshot": "AAE="})
@@ -137,6 +150,21 @@ def _room_table_cases(
     """``room:room`` on every operation: only members of the row's room (A is, B is not) may touch it."""
     key = {column: existing.values[column] for column in _KEYS[table]}
     return [
+        *scenario("a viewer reads a room row", table, "select", key, allowed=ONLY_A, setup=(A_VIEWS_R1, existing)),
+        *scenario("a viewer cannot add a room row", table, "insert", new, allowed=NOBODY, setup=(A_VIEWS_R1,)),
+        *scenario(
+            "a viewer cannot change a room row",
+            table,
+            "update",
+            key,
+            changes=change,
+            allowed=NOBODY,
+            setup=(A_VIEWS_R1, existing),
+        ),
+        *scenario(
+            "a viewer cannot delete a room row", table, "delete", key, allowed=NOBODY, setup=(A_VIEWS_R1, existing)
+        ),
+        *scenario("an owner adds a room row", table, "insert", new, allowed=ONLY_A, setup=(A_OWNS_R1,)),
         *scenario("a member reads a room row", table, "select", key, allowed=ONLY_A, setup=(A_IN_R1, existing)),
         *scenario("a member adds a room row", table, "insert", new, allowed=ONLY_A, setup=(A_IN_R1,)),
         *scenario(
@@ -190,21 +218,54 @@ BUILTIN_CASES: list[PolicyCase] = [
         setup=(PROFILE_A,),
     ),
     *scenario("delete A's profile", "nbrt_profiles", "delete", {"id": A}, allowed=ONLY_A, setup=(PROFILE_A,)),
-    # rooms: any signed-in user sees and opens rooms; only the creator changes or removes one
-    *scenario("read a room", "nbrt_rooms", "select", {"name": "r1"}, allowed=EVERYONE_SIGNED_IN, setup=(ROOM_R1,)),
-    *scenario("open a room", "nbrt_rooms", "insert", {"name": "r2"}, allowed=EVERYONE_SIGNED_IN),
-    *scenario("open a room in A's name", "nbrt_rooms", "insert", {"name": "r3", "created_by": A}, allowed=ONLY_A),
+    # rooms: created only by nbrt_join_room; seen by their members; settings changed by owners
+    *scenario("read a room", "nbrt_rooms", "select", {"name": "r1"}, allowed=ONLY_A, setup=(ROOM_R1, A_VIEWS_R1)),
+    *scenario("open a room by hand", "nbrt_rooms", "insert", {"name": "r2"}, allowed=NOBODY),
+    *scenario("open a room in A's name", "nbrt_rooms", "insert", {"name": "r3", "created_by": A}, allowed=NOBODY),
     *scenario(
-        "change A's room",
+        "an owner opens the room to everyone signed in",
+        "nbrt_rooms",
+        "update",
+        {"name": "r1"},
+        changes={"open_to": "signed_in", "open_role": "viewer"},
+        allowed=ONLY_A,
+        setup=(ROOM_R1, A_OWNS_R1, B_IN_R1),
+    ),
+    *scenario(
+        "an editor cannot open the room",
+        "nbrt_rooms",
+        "update",
+        {"name": "r1"},
+        changes={"open_to": "signed_in"},
+        allowed=NOBODY,
+        setup=(ROOM_R1, A_IN_R1),
+    ),
+    *scenario(
+        "rename a room",
         "nbrt_rooms",
         "update",
         {"name": "r1"},
         changes={"name": "r1-renamed"},
-        allowed=ONLY_A,
-        setup=(ROOM_R1,),
+        allowed=NOBODY,
+        setup=(ROOM_R1, A_OWNS_R1),
     ),
-    *scenario("delete A's room", "nbrt_rooms", "delete", {"name": "r1"}, allowed=ONLY_A, setup=(ROOM_R1,)),
-    # room members: visible to members of the same room; each user manages only their own membership
+    *scenario(
+        "an owner deletes the room",
+        "nbrt_rooms",
+        "delete",
+        {"name": "r1"},
+        allowed=ONLY_A,
+        setup=(ROOM_R1, A_OWNS_R1, B_IN_R1),
+    ),
+    *scenario(
+        "an editor cannot delete the room",
+        "nbrt_rooms",
+        "delete",
+        {"name": "r1"},
+        allowed=NOBODY,
+        setup=(ROOM_R1, A_IN_R1),
+    ),
+    # room members: visible to members of the same room; added by nbrt_join_room only; roles by nbrt_set_role only
     *scenario(
         "read A's membership (B not in the room)",
         "nbrt_room_members",
@@ -221,9 +282,17 @@ BUILTIN_CASES: list[PolicyCase] = [
         allowed=EVERYONE_SIGNED_IN,
         setup=(A_IN_R1, B_IN_R1),
     ),
-    *scenario("A joins a room", "nbrt_room_members", "insert", A_IN_R1.values, allowed=ONLY_A),
+    *scenario("A adds themselves to a room", "nbrt_room_members", "insert", A_IN_R1.values, allowed=NOBODY),
     *scenario(
-        "change A's membership",
+        "an owner adds B by hand",
+        "nbrt_room_members",
+        "insert",
+        B_IN_R1.values,
+        allowed=NOBODY,
+        setup=(A_OWNS_R1,),
+    ),
+    *scenario(
+        "change A's name in the room",
         "nbrt_room_members",
         "update",
         {"room": "r1", "user_id": A},
@@ -232,12 +301,95 @@ BUILTIN_CASES: list[PolicyCase] = [
         setup=(A_IN_R1, B_IN_R1),
     ),
     *scenario(
-        "remove A from a room",
+        "a viewer makes themselves owner",
+        "nbrt_room_members",
+        "update",
+        {"room": "r1", "user_id": A},
+        changes={"role": "owner"},
+        allowed=NOBODY,
+        setup=(A_VIEWS_R1,),
+    ),
+    *scenario(
+        "an owner changes B's role by hand",
+        "nbrt_room_members",
+        "update",
+        {"room": "r1", "user_id": B},
+        changes={"role": "viewer"},
+        allowed=NOBODY,
+        setup=(A_OWNS_R1, B_IN_R1),
+    ),
+    *scenario(
+        "A leaves a room",
         "nbrt_room_members",
         "delete",
         {"room": "r1", "user_id": A},
         allowed=ONLY_A,
         setup=(A_IN_R1, B_IN_R1),
+    ),
+    *scenario(
+        "an owner removes B",
+        "nbrt_room_members",
+        "delete",
+        {"room": "r1", "user_id": B},
+        allowed=EVERYONE_SIGNED_IN,
+        setup=(A_OWNS_R1, B_IN_R1),
+    ),
+    *scenario(
+        "an editor cannot remove B",
+        "nbrt_room_members",
+        "delete",
+        {"room": "r1", "user_id": B},
+        allowed=("B", "service_role"),
+        setup=(A_IN_R1, B_IN_R1),
+    ),
+    # invites: everything about them is the room owners' business
+    *scenario(
+        "an owner lists invites",
+        "nbrt_room_invites",
+        "select",
+        {"id": I1},
+        allowed=ONLY_A,
+        setup=(A_OWNS_R1, B_IN_R1, INVITE),
+    ),
+    *scenario(
+        "an editor cannot list invites",
+        "nbrt_room_invites",
+        "select",
+        {"id": I1},
+        allowed=NOBODY,
+        setup=(A_IN_R1, B_IN_R1, INVITE),
+    ),
+    *scenario(
+        "an owner invites", "nbrt_room_invites", "insert", INVITE.values, allowed=ONLY_A, setup=(A_OWNS_R1, B_IN_R1)
+    ),
+    *scenario(
+        "an editor cannot invite", "nbrt_room_invites", "insert", INVITE.values, allowed=NOBODY, setup=(A_IN_R1,)
+    ),
+    *scenario(
+        "an owner revokes an invite",
+        "nbrt_room_invites",
+        "update",
+        {"id": I1},
+        changes={"revoked": True},
+        allowed=ONLY_A,
+        setup=(A_OWNS_R1, B_IN_R1, INVITE),
+    ),
+    *scenario(
+        "nobody resets an invite's uses",
+        "nbrt_room_invites",
+        "update",
+        {"id": I1},
+        changes={"uses": 0},
+        allowed=NOBODY,
+        setup=(A_OWNS_R1, INVITE),
+    ),
+    *scenario(
+        "an owner deletes an invite",
+        "nbrt_room_invites",
+        "delete",
+        {"id": I1},
+        allowed=ONLY_A,
+        setup=(A_OWNS_R1, B_IN_R1, INVITE),
     ),
     # notifications: seen by recipient and sender; sent by room members in their own name; handled by the recipient
     *scenario(
@@ -251,6 +403,14 @@ BUILTIN_CASES: list[PolicyCase] = [
         {"id": N3, "room": "r1", "recipient": B, "sender": A, "title": "hello"},
         allowed=ONLY_A,
         setup=(A_IN_R1,),
+    ),
+    *scenario(
+        "a viewer sends B a note",
+        "nbrt_notifications",
+        "insert",
+        {"id": N3, "room": "r1", "recipient": B, "sender": A, "title": "hello"},
+        allowed=ONLY_A,
+        setup=(A_VIEWS_R1,),
     ),
     *scenario(
         "send a note in a room the sender is not in",
@@ -301,3 +461,138 @@ BUILTIN_CASES: list[PolicyCase] = [
         {"data": {"title": "z"}, "version": 2},
     ),
 ]
+
+
+# ---------------------------------------------------------------------------------------------------- rooms
+
+TOKEN = "invite-token-0123456789"
+TOKEN_HASH = hashlib.sha256(TOKEN.encode()).hexdigest()
+
+
+def invite(**values: Value) -> Row:
+    """An invite to r1 for the token :data:`TOKEN` (role editor unless ``values`` say otherwise)."""
+    return Row("nbrt_room_invites", {"room": "r1", "token_hash": TOKEN_HASH, "role": "editor", "created_by": A,
+                                     **values})  # fmt: skip
+
+
+OPEN_R1 = Row("nbrt_rooms", {"name": "r1", "created_by": A, "open_to": "signed_in", "open_role": "viewer"})
+B_OWNS_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": B, "role": "owner"})
+
+
+@dataclass(frozen=True)
+class JoinCase:
+    """One call of ``nbrt_join_room(args)`` by ``actor``: the role it grants, or None and a piece of the refusal."""
+
+    name: str
+    actor: Actor
+    args: Mapping[str, Value]
+    setup: tuple[Row, ...]
+    role: str | None
+    refusal: str = ""
+
+
+JOIN_CASES: list[JoinCase] = [
+    JoinCase("the first to join creates the room as owner", "A", {"room": "r2"}, (), "owner"),
+    JoinCase("a member comes back in their role", "A", {"room": "r1"}, (ROOM_R1, A_VIEWS_R1), "viewer"),
+    JoinCase(
+        "an invite-only room refuses a non-member", "B", {"room": "r1"}, (ROOM_R1, A_OWNS_R1), None, "invite-only"
+    ),
+    JoinCase("anon cannot join", "anon", {"room": "r2"}, (), None, "signed-in"),
+    JoinCase("anon cannot join an open room", "anon", {"room": "r1"}, (OPEN_R1, A_OWNS_R1), None, "signed-in"),
+    JoinCase(
+        "an invite grants its role", "B", {"room": "r1", "invite": TOKEN}, (ROOM_R1, A_OWNS_R1, invite()), "editor"
+    ),
+    JoinCase(
+        "a viewer invite", "B", {"room": "r1", "invite": TOKEN}, (ROOM_R1, A_OWNS_R1, invite(role="viewer")), "viewer"
+    ),
+    JoinCase(
+        "a revoked invite",
+        "B",
+        {"room": "r1", "invite": TOKEN},
+        (ROOM_R1, A_OWNS_R1, invite(revoked=True)),
+        None,
+        "revoked",
+    ),
+    JoinCase(
+        "an expired invite",
+        "B",
+        {"room": "r1", "invite": TOKEN},
+        (ROOM_R1, A_OWNS_R1, invite(expires_at="2020-01-01T00:00:00+00:00")),
+        None,
+        "expired",
+    ),
+    JoinCase(
+        "a used-up invite",
+        "B",
+        {"room": "r1", "invite": TOKEN},
+        (ROOM_R1, A_OWNS_R1, invite(max_uses=1, uses=1)),
+        None,
+        "used up",
+    ),
+    JoinCase(
+        "an invite with uses left",
+        "B",
+        {"room": "r1", "invite": TOKEN},
+        (ROOM_R1, A_OWNS_R1, invite(max_uses=2, uses=1)),
+        "editor",
+    ),
+    JoinCase(
+        "a wrong token", "B", {"room": "r1", "invite": "guessed"}, (ROOM_R1, A_OWNS_R1, invite()), None, "not valid"
+    ),
+    JoinCase(
+        "an invite to another room",
+        "B",
+        {"room": "r1", "invite": TOKEN},
+        (ROOM_R1, A_OWNS_R1, invite(room="r2")),
+        None,
+        "not valid",
+    ),
+    JoinCase("an open room admits the signed-in in its role", "B", {"room": "r1"}, (OPEN_R1, A_OWNS_R1), "viewer"),
+    JoinCase("a bad room name", "A", {"room": "no spaces"}, (), None, "room name"),
+]
+
+
+@dataclass(frozen=True)
+class SetRoleCase:
+    """One call of ``nbrt_set_role(room r1, member, role)`` by ``actor``: whether it changes the role."""
+
+    name: str
+    actor: Actor
+    member: User
+    role: str
+    setup: tuple[Row, ...]
+    allowed: bool
+    refusal: str = ""
+
+
+SET_ROLE_CASES: list[SetRoleCase] = [
+    SetRoleCase("an owner makes an editor a viewer", "A", B, "viewer", (ROOM_R1, A_OWNS_R1, B_IN_R1), True),
+    SetRoleCase("an owner makes an editor an owner", "A", B, "owner", (ROOM_R1, A_OWNS_R1, B_IN_R1), True),
+    SetRoleCase(
+        "an owner steps down when another owner remains", "A", A, "editor", (ROOM_R1, A_OWNS_R1, B_OWNS_R1), True
+    ),
+    SetRoleCase("the last owner cannot step down", "A", A, "editor", (ROOM_R1, A_OWNS_R1, B_IN_R1), False, "no owner"),
+    SetRoleCase("an editor cannot change roles", "A", B, "viewer", (ROOM_R1, A_IN_R1, B_IN_R1), False, "only an owner"),
+    SetRoleCase(
+        "a member cannot promote themselves", "B", B, "owner", (ROOM_R1, A_OWNS_R1, B_IN_R1), False, "only an owner"
+    ),
+    SetRoleCase("anon cannot change roles", "anon", B, "viewer", (ROOM_R1, A_OWNS_R1, B_IN_R1), False, "signed-in"),
+    SetRoleCase("no such role", "A", B, "admin", (ROOM_R1, A_OWNS_R1, B_IN_R1), False, "role must be one of"),
+    SetRoleCase("not a member", "A", B, "viewer", (ROOM_R1, A_OWNS_R1), False, "is not a member"),
+]
+
+Standing = Literal["owner", "editor", "viewer", "outsider", "anon"]
+STANDINGS: tuple[Standing, ...] = ("owner", "editor", "viewer", "outsider", "anon")
+"""Where an actor stands in room r1: a member in a role, signed in but not a member (a removed member, someone whose
+invite expired or was revoked all stand here), or holding only the anon key."""
+
+CHANNEL_ACCESS: dict[str, dict[Standing, tuple[bool, bool]]] = {
+    # topic → standing → (may receive: join + hear broadcast and presence, may send: broadcast + track presence)
+    "nbrt:r1": {"owner": (True, True), "editor": (True, True), "viewer": (True, True),
+                "outsider": (False, False), "anon": (False, False)},
+    "nbrt:r1:cells": {"owner": (True, True), "editor": (True, True), "viewer": (True, False),
+                      "outsider": (False, False), "anon": (False, False)},
+    "nbrt:r1:other": {standing: (False, False) for standing in STANDINGS},
+    "r1": {standing: (False, False) for standing in STANDINGS},
+}  # fmt: skip
+"""The private-channel matrix: the rooms' rules (``schema.CHANNEL_RULES``), and no other private topic is open."""

@@ -16,7 +16,29 @@ import pytest
 
 from nbrealtime.pgsql import MIGRATION_PATH, RESERVED_WORDS, migration_sql, policy_condition
 from nbrealtime.schema import BUILTIN_TABLES, OPERATIONS, Table, builtin_tables, load_schema_file, make_table
-from tests.policy_cases import ACTORS, BUILTIN_CASES, A, B, PolicyCase, Row, User, resolve, scenario
+from tests.policy_cases import (
+    A_IN_R1,
+    A_OWNS_R1,
+    A_VIEWS_R1,
+    ACTORS,
+    B_IN_R1,
+    BUILTIN_CASES,
+    CHANNEL_ACCESS,
+    JOIN_CASES,
+    ROOM_R1,
+    SET_ROLE_CASES,
+    TOKEN,
+    A,
+    B,
+    JoinCase,
+    PolicyCase,
+    Row,
+    SetRoleCase,
+    User,
+    invite,
+    resolve,
+    scenario,
+)
 from tests.postgres import PostgresCluster, PostgresUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,8 +155,8 @@ def run_case(cluster: PostgresCluster, database: str, case: PolicyCase) -> bool:
     """Whether the operation went through: one row affected; refused means no row or an RLS violation."""
     result = cluster.try_psql(case_sql(case), database=database)
     if result.returncode != 0:
-        if "violates row-level security policy" in result.stderr:
-            return False
+        if "violates row-level security policy" in result.stderr or "permission denied for table" in result.stderr:
+            return False  # a policy refused the row, or the column is locked (no column privilege)
         raise AssertionError(f"{case.name}: unexpected error\n{result.stderr}\n{case_sql(case)}")
     affected = result.stdout.split()[-1]
     assert affected in ("0", "1"), f"{case.name}: {result.stdout!r}"
@@ -194,12 +216,18 @@ def test_every_table_is_published_with_rls_and_full_replica_identity(cluster: Po
 
 
 def test_api_roles_have_table_and_sequence_privileges(cluster: PostgresCluster, builtin_db: str) -> None:
-    checks = [
-        f"has_table_privilege('{role}', 'public.{table.name}', '{privilege}')"
-        for table in BUILTIN_TABLES
-        for role in ("anon", "authenticated", "service_role")
-        for privilege in ("select", "insert", "update", "delete")
-    ]
+    checks = []
+    for table in BUILTIN_TABLES:
+        for role in ("anon", "authenticated", "service_role"):
+            for privilege in ("select", "insert", "update", "delete"):
+                if table.locked and privilege in ("insert", "update") and role != "service_role":
+                    checks += [
+                        f"{'not ' if column.name in table.locked else ''}"
+                        f"has_column_privilege('{role}', 'public.{table.name}', '{column.name}', '{privilege}')"
+                        for column in table.columns
+                    ]
+                else:
+                    checks.append(f"has_table_privilege('{role}', 'public.{table.name}', '{privilege}')")
     checks.append("has_sequence_privilege('authenticated', 'public.nbrt_cell_updates_seq_seq', 'usage')")
     assert cluster.psql(f"select {' and '.join(checks)}", database=builtin_db).strip() == "t"
 
@@ -237,10 +265,105 @@ def test_builtin_policy(cluster: PostgresCluster, builtin_db: str, case: PolicyC
     _check(cluster, builtin_db, case)
 
 
-def test_joining_a_room_can_return_the_new_membership(cluster: PostgresCluster, builtin_db: str) -> None:
-    values = resolve({"room": "r9", "user_id": A}, USER_IDS)
-    sql = f"begin;\n{_as_actor('A')}{_insert('nbrt_room_members', values)} returning room;\nrollback;\n"
-    assert cluster.try_psql(sql, database=builtin_db).stdout.split()[-1:] == ["r9"]
+def _rooms_sql(setup: tuple[Row, ...], actor: str, call: str) -> str:
+    lines = ["begin;", *(f"{_insert(row.table, resolve(row.values, USER_IDS))};" for row in setup)]
+    return "\n".join([*lines, _as_actor(actor), f"{call};", "rollback;"]) + "\n"
+
+
+@pytest.mark.parametrize("case", JOIN_CASES, ids=lambda case: case.name)
+def test_join_room(cluster: PostgresCluster, builtin_db: str, case: JoinCase) -> None:
+    """The PostgreSQL nbrt_join_room grants what the embedded server's grants (tests/server/test_rooms.py)."""
+    args = ", ".join(f"{name} => {_literal(value)}" for name, value in case.args.items())
+    user = USER_IDS.get(case.actor, "")
+    call = (
+        f"select public.nbrt_join_room({args}) ->> 'role';\nreset role;\n"
+        f"select role from public.nbrt_room_members where room = {_literal(case.args['room'])} and user_id = '{user}'"
+    )
+    result = cluster.try_psql(_rooms_sql(case.setup, case.actor, call), database=builtin_db)
+    if case.role is None:
+        assert result.returncode != 0 and case.refusal in result.stderr, result.stdout + result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split()[-2:] == [case.role, case.role]
+
+
+@pytest.mark.parametrize("case", SET_ROLE_CASES, ids=lambda case: case.name)
+def test_set_role(cluster: PostgresCluster, builtin_db: str, case: SetRoleCase) -> None:
+    member = USER_IDS[case.member.name]
+    call = (
+        f"select public.nbrt_set_role('r1', '{member}', {_literal(case.role)}) ->> 'role';\n"
+        f"reset role;\nselect role from public.nbrt_room_members where room = 'r1' and user_id = '{member}'"
+    )
+    result = cluster.try_psql(_rooms_sql(case.setup, case.actor, call), database=builtin_db)
+    if case.allowed:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split()[-1] == case.role
+    else:
+        assert result.returncode != 0 and case.refusal in result.stderr, result.stdout + result.stderr
+
+
+def test_an_invite_is_redeemed_once_when_its_last_use_is_raced(cluster: PostgresCluster, builtin_db: str) -> None:
+    """Two joins with a one-use invite, one after the other in separate transactions: one gets in."""
+    setup = [ROOM_R1, A_OWNS_R1, invite(max_uses=1)]
+    lines = [f"{_insert(row.table, resolve(row.values, USER_IDS))};" for row in setup]
+    cluster.psql("\n".join(["delete from public.nbrt_rooms; delete from public.nbrt_room_members;",
+                             "delete from public.nbrt_room_invites;", *lines]), database=builtin_db)  # fmt: skip
+    try:
+        outcomes = []
+        for user in (USER_IDS["B"], "cccccccc-0000-4000-8000-00000000000c"):
+            claims = json.dumps({"sub": user, "role": "authenticated"})
+            sql = (
+                f"begin;\nselect set_config('request.jwt.claims', {_literal(claims)}, true);\n"
+                "set local role authenticated;\n"
+                f"select public.nbrt_join_room(room => 'r1', invite => {_literal(TOKEN)}) ->> 'role';\ncommit;\n"
+            )
+            outcomes.append(cluster.try_psql(sql, database=builtin_db))
+        assert [outcome.returncode == 0 for outcome in outcomes] == [True, False]
+        assert "used up" in outcomes[1].stderr
+        assert cluster.psql("select uses from public.nbrt_room_invites", database=builtin_db).split() == ["1"]
+    finally:
+        cluster.psql("delete from public.nbrt_rooms; delete from public.nbrt_room_members; "
+                     "delete from public.nbrt_room_invites;", database=builtin_db)  # fmt: skip
+
+
+_STANDING_ROWS = {
+    "owner": (A_OWNS_R1,), "editor": (A_IN_R1,), "viewer": (A_VIEWS_R1,), "outsider": (B_IN_R1,), "anon": (A_IN_R1,),
+}  # fmt: skip
+
+
+def _channel_probe_sql(topic: str, standing: str) -> str:
+    """What Supabase Realtime does at a private join: probe rows per extension, read back and inserted as the user."""
+    actor = "anon" if standing == "anon" else "A"
+    setup = [f"{_insert(row.table, resolve(row.values, USER_IDS))};" for row in _STANDING_ROWS[standing]]
+    probes = ", ".join(f"('{extension}', {_literal(topic)})" for extension in ("broadcast", "presence"))
+    return "\n".join([
+        "begin;", *setup,
+        f"insert into realtime.messages (extension, topic) values {probes};",
+        _as_actor(actor),
+        f"select set_config('realtime.topic', {_literal(topic)}, true) is not null;",
+        "select count(*) from realtime.messages;",
+        "savepoint probe;",
+        f"insert into realtime.messages (extension, topic) values {probes};",
+        "select 'sent';",
+        "rollback;",
+    ]) + "\n"  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("topic", "standing"),
+    [(topic, standing) for topic, row in CHANNEL_ACCESS.items() for standing in row],
+    ids=lambda value: str(value),
+)
+def test_private_channel_policy(cluster: PostgresCluster, builtin_db: str, topic: str, standing: str) -> None:
+    """RLS on realtime.messages: who may receive (read both probes back) and send (insert them) on a topic."""
+    receive, send = CHANNEL_ACCESS[topic][standing]  # type: ignore[index]
+    result = cluster.try_psql(_channel_probe_sql(topic, standing), database=builtin_db)
+    lines = result.stdout.split()
+    assert lines[2] == ("2" if receive else "0"), (topic, standing, result.stdout, result.stderr)
+    if send:
+        assert result.returncode == 0 and lines[-1] == "sent", result.stderr
+    else:
+        assert "violates row-level security policy" in result.stderr, (topic, standing, result.stdout)
 
 
 def test_policy_on_room_members_does_not_recurse(cluster: PostgresCluster, builtin_db: str) -> None:
@@ -252,8 +375,6 @@ def test_policy_on_room_members_does_not_recurse(cluster: PostgresCluster, built
 # ---------------------------------------------------------------------------------------------------- user tables
 
 NOTE_BY_A = Row("room_notes", {"room": "r1", "id": "n1", "body": "hi", "author": A})
-A_IN_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": A})
-B_IN_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": B})
 TODO_ID = "00000000-0000-4000-8000-0000000000d1"
 TODO_OF_A = Row("todos", {"id": TODO_ID, "owner": A, "title": "write tests", "order": 1})
 ENTRY_OF_A = Row("guestbook", {"id": "g1", "user": A, "message": "hello"})
@@ -407,3 +528,24 @@ def test_room_column_of_another_type_is_cast_to_text() -> None:
 def test_user_refs_resolve_to_ids() -> None:
     assert resolve({"owner": A, "n": 1}, USER_IDS) == {"owner": USER_IDS["A"], "n": 1}
     assert isinstance(B, User)
+
+
+def test_a_project_from_before_roles_is_upgraded_and_its_rooms_keep_working(cluster: PostgresCluster) -> None:
+    """The migration as it was before roles, with a room in use, then today's: the creator owns the room, the other
+    member edits, and the room functions and policies work on the old rows."""
+    database = cluster.create_database("before_roles")
+    _apply(cluster, (ROOT / "tests" / "schemas" / "before_roles.sql").read_text(encoding="utf-8"), database)
+    a, b = USER_IDS["A"], USER_IDS["B"]
+    cluster.psql(
+        f"insert into public.nbrt_rooms (name, created_by) values ('old', '{a}');\n"
+        f"insert into public.nbrt_room_members (room, user_id) values ('old', '{a}'), ('old', '{b}');",
+        database=database,
+    )
+    migration = (ROOT / MIGRATION_PATH).read_text(encoding="utf-8")
+    _apply(cluster, migration, database)
+    _apply(cluster, migration, database)  # and again: nothing changes the second time
+    roles = cluster.psql("select user_id || '=' || role from public.nbrt_room_members order by 1", database=database)
+    assert roles.split() == [f"{a}=owner", f"{b}=editor"]
+    call = "select public.nbrt_set_role('old', '" + b + "', 'viewer') ->> 'role'"
+    result = cluster.try_psql(_rooms_sql((), "A", call), database=database)
+    assert result.returncode == 0 and result.stdout.split()[-1] == "viewer", result.stderr

@@ -18,6 +18,7 @@ from nbrealtime.errors import BundleMissing, ConnectionFailed
 
 if TYPE_CHECKING:
     from nbrealtime.client.connection import AckTimeout, NotConnected
+    from nbrealtime.features.access import AccessDenied, Invite
     from nbrealtime.features.live_table import LiveTable, WriteHandle
     from nbrealtime.features.members import Member
     from nbrealtime.features.notifications import Notification
@@ -25,9 +26,11 @@ if TYPE_CHECKING:
     from nbrealtime.features.shared_cell import SharedCell
 
 __all__ = [
+    "AccessDenied",
     "AckTimeout",
     "BundleMissing",
     "ConnectionFailed",
+    "Invite",
     "LiveTable",
     "Member",
     "NotConnected",
@@ -53,6 +56,8 @@ _LAZY = {
     "aconnect": "nbrealtime.features.room",
     "connect": "nbrealtime.features.room",
     "SharedCell": "nbrealtime.features.shared_cell",
+    "AccessDenied": "nbrealtime.features.access",
+    "Invite": "nbrealtime.features.access",
 }
 
 

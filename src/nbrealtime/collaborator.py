@@ -1,7 +1,7 @@
 """A simulated collaborator, so that one person alone sees a room come alive (demos, docs, tests).
 
-Run as ``python -m nbrealtime.collaborator ROOM NAME`` (usually through :func:`nbrealtime.demo.collaborator`). It joins
-the room like any notebook would and then reacts:
+Run as ``python -m nbrealtime.collaborator ROOM NAME`` (usually through :func:`nbrealtime.demo.collaborator`, which
+hands it an invite in ``$NBREALTIME_INVITE``). It joins the room like any notebook would and then reacts:
 
 * it greets whoever joins with a notification and moves its presence between cells;
 * ``hello`` messages are answered with ``hello back``; ``ping`` with ``pong`` carrying the same payload;
@@ -14,12 +14,14 @@ the room like any notebook would and then reacts:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
 from typing import Any
 
 import nbrealtime
+from nbrealtime.demo import INVITE_VARIABLE
 from nbrealtime.features.members import Member
 
 __all__ = ["run"]
@@ -28,7 +30,7 @@ KEYSTROKE_SECONDS = 0.03
 
 
 def run(room_name: str, name: str, *, greet: bool = True) -> None:
-    room = nbrealtime.connect(room_name, user=name)
+    room = nbrealtime.connect(room_name, user=name, invite=os.environ.get(INVITE_VARIABLE) or None)
     done = threading.Event()
     greeted: set[str] = {room.me.id}
 

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import atexit
+import os
 import subprocess
 import sys
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbrealtime.features.room import Room
 
 __all__ = ["Collaborator", "collaborator"]
 
 START_TIMEOUT = 60.0
+INVITE_VARIABLE = "NBREALTIME_INVITE"
+"""The collaborator's invite travels in its environment (not its command line, which ``ps`` shows everyone)."""
 
 
 class Collaborator:
     """A running simulated collaborator (see :mod:`nbrealtime.collaborator`); stops with this kernel."""
 
-    def __init__(self, room: str, name: str, *, greet: bool = True) -> None:
+    def __init__(self, room: str, name: str, *, greet: bool = True, invite: str | None = None) -> None:
         self.room = room
         self.name = name
         command = [sys.executable, "-m", "nbrealtime.collaborator", room, name, *([] if greet else ["--no-greet"])]
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        env = {**os.environ, **({INVITE_VARIABLE: invite} if invite else {})}
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         joined = threading.Event()
         threading.Thread(target=self._watch, args=(joined,), daemon=True).start()
         if not joined.wait(START_TIMEOUT):
@@ -49,6 +57,13 @@ class Collaborator:
                 self._process.wait()
 
 
-def collaborator(room: str, name: str = "Ada", *, greet: bool = True) -> Collaborator:
-    """Start a simulated collaborator called ``name`` in ``room`` and wait until it has joined."""
-    return Collaborator(room, name, greet=greet)
+def collaborator(room: str | Room, name: str = "Ada", *, greet: bool = True, role: str = "editor") -> Collaborator:
+    """Start a simulated collaborator called ``name`` in ``room`` and wait until it has joined.
+
+    Rooms are invite-only: when you own the room (connected in this kernel), the collaborator gets a one-time invite
+    as ``role``; otherwise it joins like anyone else (the room must be open to it, or it creates the room)."""
+    from nbrealtime.features.room import Room, find_open_room  # the demo helper stays importable without a loop
+
+    opened = room if isinstance(room, Room) else find_open_room(room, role="owner")
+    invite = str(opened.invite(role, uses=1, expires=600)) if opened is not None else None
+    return Collaborator(opened.name if opened is not None else str(room), name, greet=greet, invite=invite)

@@ -10,7 +10,13 @@ Policy atoms become SQL per role (Supabase's ``anon`` and ``authenticated``; ``s
 * ``anyone`` → true for both roles; ``signed_in`` → true for ``authenticated`` only; ``none`` → false;
 * ``owner:COL`` → ``COL = (select auth.uid())`` (the sub-select lets PostgreSQL evaluate ``auth.uid()`` once);
 * ``room:COL`` → ``public.nbrt_is_room_member(COL)``, a ``security definer`` function, because a policy on
-  ``nbrt_room_members`` that queried ``nbrt_room_members`` itself would recurse without end.
+  ``nbrt_room_members`` that queried ``nbrt_room_members`` itself would recurse without end; ``room_editor:COL`` and
+  ``room_owner:COL`` → ``public.nbrt_room_role(COL) in (…)``, its twin that returns the caller's role.
+
+Rooms (``schema.CHANNEL_RULES`` and the room functions) add: column privileges that keep ``Table.locked`` columns out
+of the API roles' reach, the ``security definer`` functions ``nbrt_join_room`` and ``nbrt_set_role`` (the embedded
+server's ``server/rooms.py`` in PL/pgSQL, called through PostgREST's ``/rpc``), and RLS policies on Supabase's
+``realtime.messages`` for the rooms' private channels.
 """
 
 from __future__ import annotations
@@ -18,9 +24,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from nbrealtime.pgsql_access import (
+    ROOM_MEMBER_FUNCTION,
+    ROOM_ROLE_FUNCTION,
+    channel_policies_sql,
+    room_functions_sql,
+    room_test,
+    upgrade_to_roles_sql,
+)
 from nbrealtime.schema import (
     BUILTIN_TABLES,
     OPERATIONS,
+    ROOM_INVITES_TABLE,
     ROOM_MEMBERS_TABLE,
     Operation,
     PolicyAtom,
@@ -51,7 +66,6 @@ API_ROLES = ("anon", "authenticated", "service_role")
 POLICY_ROLES = ("anon", "authenticated")
 """The roles policies are written for (``service_role`` has ``bypassrls``)."""
 
-ROOM_MEMBER_FUNCTION = "public.nbrt_is_room_member"
 
 #: PostgreSQL's reserved and type/function-name keywords (``pg_get_keywords()`` catcode R and T): a column or table
 #: with one of these names must be double-quoted (``system_user`` from PostgreSQL 16 on).  Checked by the tests.
@@ -98,7 +112,7 @@ def _atom_sql(atom: PolicyAtom, table: Table, role: str) -> str | None:
         return f"{column} = (select auth.uid())"
     column_def = table.column(atom.column)
     argument = column if column_def is not None and column_def.type == "text" else f"{column}::text"
-    return f"{ROOM_MEMBER_FUNCTION}({argument})"
+    return room_test(atom.kind, argument)
 
 
 def policy_condition(expr: PolicyExpr, table: Table, role: str) -> str | None:
@@ -170,6 +184,19 @@ as $$
 $$;
 revoke all on function {ROOM_MEMBER_FUNCTION}(text) from public;
 grant execute on function {ROOM_MEMBER_FUNCTION}(text) to {", ".join(API_ROLES)};
+-- The caller's role in a room (null: not a member), for room_editor:/room_owner: policies.
+create or replace function {ROOM_ROLE_FUNCTION}(room text)
+returns text
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select member.role from public.{ROOM_MEMBERS_TABLE} as member
+  where member.room = $1 and member.user_id = auth.uid();
+$$;
+revoke all on function {ROOM_ROLE_FUNCTION}(text) from public;
+grant execute on function {ROOM_ROLE_FUNCTION}(text) to {", ".join(API_ROLES)};
 """
 
 
@@ -200,7 +227,7 @@ def table_sql(table: Table) -> str:
     lines += [
         f"alter table {qualified} enable row level security;",
         f"alter table {qualified} replica identity full;",
-        f"grant select, insert, update, delete on table {qualified} to {', '.join(API_ROLES)};",
+        *_privileges_sql(table),
     ]
     for column in table.columns:
         if column.serial:  # inserts draw from the column's sequence, whose name PostgreSQL chose
@@ -210,6 +237,21 @@ def table_sql(table: Table) -> str:
                 f" {sequence});\nend $$;"
             )
     return "\n".join(lines) + "\n"
+
+
+def _privileges_sql(table: Table) -> list[str]:
+    """Table privileges for the API roles; locked columns get no insert/update privilege except for service_role."""
+    qualified = _qualified(table)
+    if not table.locked:
+        return [f"grant select, insert, update, delete on table {qualified} to {', '.join(API_ROLES)};"]
+    open_columns = ", ".join(quote_ident(column.name) for column in table.columns if column.name not in table.locked)
+    users = ", ".join(role for role in API_ROLES if role != "service_role")
+    return [
+        f"revoke insert, update on table {qualified} from {users};",
+        f"grant select, delete on table {qualified} to {', '.join(API_ROLES)};",
+        f"grant insert, update on table {qualified} to service_role;",
+        f"grant insert ({open_columns}), update ({open_columns}) on table {qualified} to {users};",
+    ]
 
 
 def _comment(table: Table) -> str:
@@ -242,18 +284,26 @@ $$;
 def migration_sql(tables: Sequence[Table] = BUILTIN_TABLES) -> str:
     """The whole migration for ``tables``: header, tables, the room-membership function, policies, publication."""
     uses_rooms = any(
-        atom.kind == "room" for table in tables for op in OPERATIONS for atom in table.policy.for_operation(op).atoms()
+        atom.kind.startswith("room")
+        for table in tables
+        for op in OPERATIONS
+        for atom in table.policy.for_operation(op).atoms()
     )
     sections = [
         "-- nbrealtime: tables, row-level security policies and realtime publication for a Supabase project.\n"
         "-- Generated by `nbrealtime sql` from nbrealtime's table declarations; do not edit by hand.\n"
-        "-- Safe to run again: tables and indexes are created if missing (existing tables are not altered),\n"
-        "-- policies are replaced, tables join the supabase_realtime publication once.\n"
+        "-- Safe to run again: tables and indexes are created if missing (existing tables are not altered, but for\n"
+        "-- the one-time upgrade of rooms to roles), "
+        "policies are replaced, tables join the supabase_realtime publication once.\n"
         f"-- Tables: {', '.join(table.name for table in tables)}.\n",
     ]
+    if any(table.name == ROOM_INVITES_TABLE for table in tables):
+        sections.append(upgrade_to_roles_sql())
     sections += [_comment(table) + table_sql(table) for table in tables]
     if uses_rooms:
         sections.append(_room_member_function_sql())
     sections += [f"-- {table.name} policies\n" + table_policies_sql(table) for table in tables]
+    if any(table.name == ROOM_INVITES_TABLE for table in tables):
+        sections += [room_functions_sql(), channel_policies_sql()]
     sections.append("-- Realtime: postgres_changes for every table\n" + _publication_sql(tables))
     return "\n".join(sections)

@@ -8,18 +8,25 @@ that is the dialect users know from Supabase; the embedded server maps them onto
 
 Row policies are small boolean expressions over *atoms*, one per operation (select, insert, update, delete):
 
-===================  =============================================================
-atom                 who passes
-===================  =============================================================
-``anyone``           every role, including ``anon``
-``signed_in``        any authenticated user
-``owner:COLUMN``     the user whose id is in ``COLUMN``
-``room:COLUMN``      members of the room named in ``COLUMN`` (``nbrt_room_members``)
-``none``             nobody (only ``service_role``, which bypasses policies)
-===================  =============================================================
+======================  ==============================================================================
+atom                    who passes
+======================  ==============================================================================
+``anyone``              every role, including ``anon``
+``signed_in``           any authenticated user
+``owner:COLUMN``        the user whose id is in ``COLUMN``
+``room:COLUMN``         members of the room named in ``COLUMN`` (``nbrt_room_members``), in any role
+``room_editor:COLUMN``  members of that room whose role is ``owner`` or ``editor``
+``room_owner:COLUMN``   members of that room whose role is ``owner``
+``none``                nobody (only ``service_role``, which bypasses policies)
+======================  ==============================================================================
 
 Atoms combine with ``and`` / ``or`` (``and`` binds tighter).  A schema file names a *shorthand*
-(``public``, ``owner:COL``, ``room:COL``, ``read_only``) or gives the four operations explicitly.
+(``public``, ``owner:COL``, ``room:COL``, ``read_only``) or gives the four operations explicitly; the ``room:COL``
+shorthand lets every member read and editors and owners write (viewers watch).
+
+Rooms are where access is decided (DESIGN.md §3 "Access"): the roles, which built-in columns only nbrealtime's
+functions may change (``Table.locked``), and who may receive and send on a room's private realtime channels
+(:data:`CHANNEL_RULES`) are declared here too, so the embedded server and ``nbrealtime sql`` enforce one set of rules.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ from typing import Literal
 
 __all__ = [
     "BUILTIN_TABLES",
+    "CHANNEL_RULES",
+    "ROLES",
+    "ChannelRule",
     "Column",
     "Policy",
     "PolicyAtom",
@@ -44,6 +54,8 @@ __all__ = [
     "parse_column",
     "parse_policy",
     "parse_schema",
+    "roles_for",
+    "topic_room",
 ]
 
 Operation = Literal["select", "insert", "update", "delete"]
@@ -51,6 +63,27 @@ OPERATIONS: tuple[Operation, ...] = ("select", "insert", "update", "delete")
 
 ROOM_MEMBERS_TABLE = "nbrt_room_members"
 """The table that ``room:COLUMN`` policies consult: a user is a member of ``room`` if a row (room, user_id) exists."""
+
+
+ROOM_INVITES_TABLE = "nbrt_room_invites"
+ROOMS_TABLE = "nbrt_rooms"
+
+Role = Literal["owner", "editor", "viewer"]
+ROLES: tuple[Role, ...] = ("owner", "editor", "viewer")
+"""A member's role in a room, most powerful first: owners manage members and invites, editors change shared cells,
+collections and room rows, viewers watch (and may still talk: messages, notifications, their own presence)."""
+
+RoomAtom = Literal["room", "room_editor", "room_owner"]
+_ATOM_ROLES: dict[str, tuple[Role, ...]] = {
+    "room": ROLES,
+    "room_editor": ("owner", "editor"),
+    "room_owner": ("owner",),
+}
+
+
+def roles_for(atom_kind: str) -> tuple[Role, ...]:
+    """The roles that pass a room atom (``room``, ``room_editor``, ``room_owner``)."""
+    return _ATOM_ROLES[atom_kind]
 
 
 class SchemaError(ValueError):
@@ -174,7 +207,7 @@ def _split_default(text: str, column: str) -> tuple[str, str]:
 class PolicyAtom:
     """One test of a policy: ``kind`` is anyone, signed_in, owner, room or none; ``column`` for owner/room."""
 
-    kind: Literal["anyone", "signed_in", "owner", "room", "none"]
+    kind: Literal["anyone", "signed_in", "owner", "room", "room_editor", "room_owner", "none"]
     column: str | None = None
 
     def __str__(self) -> str:
@@ -215,7 +248,7 @@ def parse_policy_expr(text: str) -> PolicyExpr:
         atoms = []
         for word in re.split(r"\s+and\s+", alternative.strip()):
             kind, _, column = word.strip().partition(":")
-            if kind in ("owner", "room"):
+            if kind in ("owner", *_ATOM_ROLES):
                 _check_identifier(column, f"policy {text!r}")
                 atoms.append(PolicyAtom(kind, column))  # type: ignore[arg-type]
             elif kind in ("anyone", "signed_in", "none") and not column:
@@ -234,8 +267,10 @@ def parse_policy(spec: str | Mapping[str, str]) -> Policy:
         if spec == "read_only":
             rules = {"select": "anyone", "insert": "none", "update": "none", "delete": "none"}
             return Policy(**{op: parse_policy_expr(rule) for op, rule in rules.items()})
-        if spec.startswith(("owner:", "room:")) and " " not in spec.strip():
+        if spec.startswith("owner:") and " " not in spec.strip():
             return _uniform(spec.strip())
+        if spec.startswith("room:") and " " not in spec.strip():
+            return _room_policy(spec.strip().removeprefix("room:"))
         raise SchemaError(f"unknown policy {spec!r} (public, owner:COLUMN, room:COLUMN, read_only)")
     unknown = set(spec) - set(OPERATIONS)
     if unknown:
@@ -249,6 +284,12 @@ def parse_policy(spec: str | Mapping[str, str]) -> Policy:
 def _uniform(rule: str) -> Policy:
     expr = parse_policy_expr(rule)
     return Policy(select=expr, insert=expr, update=expr, delete=expr)
+
+
+def _room_policy(column: str) -> Policy:
+    """``room:COL``: every member reads, editors and owners write."""
+    write = parse_policy_expr(f"room_editor:{column}")
+    return Policy(select=parse_policy_expr(f"room:{column}"), insert=write, update=write, delete=write)
 
 
 # ---------------------------------------------------------------------------------------------------- tables
@@ -265,6 +306,8 @@ class Table:
     builtin: bool = False
     description: str = ""
     indexes: tuple[tuple[str, ...], ...] = field(default=())
+    locked: tuple[str, ...] = ()
+    """Columns the data API may not write (PostgreSQL: no column privilege); nbrealtime's functions change them."""
 
     def column(self, name: str) -> Column | None:
         return next((column for column in self.columns if column.name == name), None)
@@ -283,6 +326,7 @@ def make_table(
     builtin: bool = False,
     description: str = "",
     indexes: Iterable[Iterable[str]] = (),
+    locked: Iterable[str] = (),
 ) -> Table:
     """Build and check a :class:`Table` from its declaration."""
     _check_identifier(name, "table")
@@ -309,7 +353,11 @@ def make_table(
         for column in index:
             if column not in names:
                 raise SchemaError(f"table {name!r}: index on unknown column {column!r}")
-    return Table(name, parsed, table_policy, keys, builtin, description, index_list)
+    locked_columns = tuple(locked)
+    for column in locked_columns:
+        if column not in names:
+            raise SchemaError(f"table {name!r}: locked column {column!r} is not a column")
+    return Table(name, parsed, table_policy, keys, builtin, description, index_list, locked_columns)
 
 
 def parse_schema(document: Mapping[str, object], *, source: str = "schema") -> list[Table]:
@@ -378,41 +426,74 @@ BUILTIN_TABLES: tuple[Table, ...] = (
         description="Display name and colour of every user, readable by every signed-in user.",
     ),
     make_table(
-        "nbrt_rooms",
+        ROOMS_TABLE,
         {
             "name": "text primary key",
             "created_by": "uuid default auth.uid()",
             "created_at": "timestamptz not null default now()",
+            "open_to": "text not null default 'invited'",
+            "open_role": "text not null default 'viewer'",
         },
         {
-            "select": "signed_in",
-            "insert": "owner:created_by",
-            "update": "owner:created_by",
-            "delete": "owner:created_by",
+            "select": "room:name",
+            "insert": "none",
+            "update": "room_owner:name",
+            "delete": "room_owner:name",
         },
         builtin=True,
-        description="Rooms by name; anyone signed in may open one, in their own name.",
+        locked=("name", "created_by", "created_at"),
+        description="Rooms by name, created by nbrt_join_room with the caller as owner. open_to is 'invited' (the "
+        "default: joining needs an invite) or 'signed_in' (anyone signed in joins as open_role).",
     ),
     make_table(
         ROOM_MEMBERS_TABLE,
         {
             "room": "text not null",
             "user_id": "uuid not null default auth.uid()",
+            "role": "text not null default 'viewer'",
             "name": "text",
             "color": "text",
             "joined_at": "timestamptz not null default now()",
             "last_seen": "timestamptz not null default now()",
         },
         {
-            # owner:user_id too: PostgreSQL checks an inserted row against the select policy for RETURNING.
+            # owner:user_id too: a member removed from a room still sees that their own row is gone.
             "select": "room:room or owner:user_id",
-            "insert": "owner:user_id",
+            "insert": "none",
             "update": "owner:user_id",
-            "delete": "owner:user_id",
+            "delete": "owner:user_id or room_owner:room",
         },
         primary_key=("room", "user_id"),
         builtin=True,
-        description="Who belongs to which room, and when they were last seen there.",
+        locked=("room", "user_id", "role", "joined_at"),
+        description="Who belongs to which room in which role (owner, editor, viewer), and when they were last seen "
+        "there. Rows are added by nbrt_join_room and roles changed by nbrt_set_role; members leave, or owners remove "
+        "them, by deleting the row.",
+    ),
+    make_table(
+        ROOM_INVITES_TABLE,
+        {
+            "id": "uuid primary key default gen_random_uuid()",
+            "room": "text not null",
+            "token_hash": "text not null unique",
+            "role": "text not null default 'viewer'",
+            "expires_at": "timestamptz",
+            "max_uses": "integer",
+            "uses": "integer not null default 0",
+            "revoked": "boolean not null default false",
+            "created_by": "uuid not null default auth.uid()",
+            "created_at": "timestamptz not null default now()",
+        },
+        {
+            "select": "room_owner:room",
+            "insert": "room_owner:room and owner:created_by",
+            "update": "room_owner:room",
+            "delete": "room_owner:room",
+        },
+        builtin=True,
+        locked=("uses",),
+        description="Invitations to a room, managed by its owners. Only the SHA-256 of the token is stored; "
+        "nbrt_join_room redeems a token atomically (not revoked, not expired, uses below max_uses).",
     ),
     make_table(
         "nbrt_notifications",
@@ -492,3 +573,52 @@ BUILTIN_TABLES: tuple[Table, ...] = (
 def builtin_tables() -> dict[str, Table]:
     """The built-in tables by name."""
     return {table.name: table for table in BUILTIN_TABLES}
+
+
+# ---------------------------------------------------------------------------------------------------- rooms
+
+JOIN_ROOM_FUNCTION = "nbrt_join_room"
+"""``nbrt_join_room(room, invite, name, color)``: create the room (caller = owner), or enter it as a member already,
+by redeeming an invite, or because it is open; returns ``{"room", "role", "created"}``."""
+SET_ROLE_FUNCTION = "nbrt_set_role"
+"""``nbrt_set_role(room, member, role)``: an owner changes a member's role (never leaving the room without owner)."""
+
+CHANNEL_PREFIX = "nbrt:"
+ROOM_NAME_PATTERN = r"[\w.-]{1,64}"
+
+
+@dataclass(frozen=True)
+class ChannelRule:
+    """Who may use the private realtime channel ``nbrt:<room><suffix>``, as room atoms: ``receive`` = join it and
+    hear its broadcasts and presence (RLS SELECT on ``realtime.messages``), ``send`` = broadcast and track presence
+    there (RLS INSERT).  Supabase decides both once per join (its probe rows carry no event), so anything with its
+    own rule travels on its own channel."""
+
+    suffix: str
+    receive: RoomAtom
+    send: RoomAtom
+    description: str
+
+    def topic(self, room: str) -> str:
+        return f"{CHANNEL_PREFIX}{room}{self.suffix}"
+
+    @property
+    def pattern(self) -> str:
+        """A regular expression (Python and PostgreSQL) whose group 1 is the room of a matching topic."""
+        return f"^{re.escape(CHANNEL_PREFIX)}({ROOM_NAME_PATTERN}){re.escape(self.suffix)}$"
+
+
+ROOM_CHANNEL = ChannelRule("", "room", "room", "the room: messages, activity and presence; members receive and send")
+CELLS_CHANNEL = ChannelRule(
+    ":cells", "room", "room_editor", "shared-cell edits: members receive, editors and owners send"
+)
+CHANNEL_RULES: tuple[ChannelRule, ...] = (ROOM_CHANNEL, CELLS_CHANNEL)
+
+
+def topic_room(topic: str) -> tuple[str, ChannelRule] | None:
+    """The room whose private channel ``topic`` is, with the channel's rule; None for any other topic."""
+    for rule in CHANNEL_RULES:
+        match = re.match(rule.pattern, topic)
+        if match:
+            return match.group(1), rule
+    return None

@@ -325,9 +325,21 @@ class Lab:
         self.server = server
         slug = re.sub(r"[^A-Za-z0-9]+", "-", test_name).strip("-")[:32]
         self.room = f"{slug}-{uuid.uuid4().hex[:6]}"
+        self._open_room()
         self.pages: list[NotebookPage] = []
         self.contexts: list[Any] = []
         self.peers: list[Peer] = []
+
+    def _open_room(self) -> None:
+        """The test's room exists before anyone joins and lets every participant in as an editor (rooms are
+        invite-only, and the participants' pages join in no particular order)."""
+        key = self.server.service_role_key
+        response = httpx.post(
+            f"{self.server.url}/rest/v1/nbrt_rooms",
+            json={"name": self.room, "open_to": "signed_in", "open_role": "editor"},
+            headers={"apikey": key, "Authorization": f"Bearer {key}"},
+        )
+        assert response.status_code == 201, response.text
 
     @property
     def env(self) -> dict[str, str]:

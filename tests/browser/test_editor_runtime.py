@@ -25,5 +25,5 @@ async def test_three_editors_load_the_runtimes_once_and_share_one_socket(lab):
     assert await page.js(RUNTIMES) == ["editor", "link"]
     sockets = await page.js(SOCKETS)
     assert len(sockets) == 1, sockets
-    assert sockets[0]["topics"] == [f"nbrt:{lab.room}"]
+    assert sockets[0]["topics"] == [f"nbrt:{lab.room}:cells"], "the editors share the shared cells' channel"
     assert page.errors == [], page.errors

@@ -1,12 +1,14 @@
 """A second "kernel" for tests: joins a room and obeys JSON commands on stdin, reporting events on stdout.
 
-Usage: ``python peer.py ROOM USER``; the backend comes from the environment as for any notebook.
+Usage: ``python peer.py ROOM USER [IDLE_AFTER]``; the backend comes from the environment as for any notebook, and an
+invite to redeem from ``NBRT_PEER_INVITE``.
 Commands (one JSON object per line): ``{"do": "send", "event": E, "payload": P}``, ``{"do": "notify", "to": T,
 "title": X}``, ``{"do": "presence", "cell": C, "activity": A, "status": S}``, ``{"do": "mark_read", "id": I}``,
 ``{"do": "cell_watch", "cell": C}`` (then ``{"cell": C, "text": T}`` on every change),
 ``{"do": "cell_insert", "cell": C, "index": I (-1 = end), "text": T}``, ``{"do": "collection_insert", "name": N,
 "values": V}``, ``{"do": "collection_watch", "name": N}`` (then ``{"rows": [...]}`` on every change),
-``{"do": "close"}``.
+``{"do": "open"}`` (let everyone signed in join as an editor), ``{"do": "role"}`` (then ``{"role": R}`` on every change
+of this user's role, None once removed), ``{"do": "close"}``.
 Every command is answered with ``{"done": <do>}`` or ``{"error": <message>}``.
 Events: ``{"message": E, "payload": P, "sender": NAME}``, ``{"notification": TITLE, "id": I}``, ``{"members": [...]}``.
 """
@@ -14,6 +16,7 @@ Events: ``{"message": E, "payload": P, "sender": NAME}``, ``{"notification": TIT
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 
@@ -29,7 +32,8 @@ def emit(document: dict) -> None:
 
 
 def main(room_name: str, user: str) -> None:
-    room = nbrealtime.connect(room_name, user=user, idle_after=float(sys.argv[3]) if len(sys.argv) > 3 else 300.0)
+    idle_after = float(sys.argv[3]) if len(sys.argv) > 3 else 300.0
+    room = nbrealtime.connect(room_name, user=user, invite=os.environ.get("NBRT_PEER_INVITE"), idle_after=idle_after)
     room.on("*", lambda payload, sender: emit({"message": True, "payload": payload, "sender": sender.name}))
     room.notifications.on_new(lambda n: emit({"notification": n.title, "id": n.id}))
     room.presence.on_change(
@@ -63,6 +67,11 @@ def main(room_name: str, user: str) -> None:
                 table = room.collection(command["name"])
                 table.on_change(lambda old, new, t=table: emit({"rows": t.rows}))
                 emit({"rows": table.rows, "pending": table.pending_count})
+            elif action == "open":
+                room.settings(open_to="signed_in", role="editor")
+            elif action == "role":
+                room.on_role(lambda role: emit({"role": role}))
+                emit({"role": room.role})
             elif action == "close":
                 room.close()
                 emit({"done": action})

@@ -41,16 +41,22 @@ class Events:
             raise AssertionError(f"timed out waiting for {what}; saw {self.seen[-10:]}") from None
 
 
+def open_room(room: Any) -> None:
+    """Let everyone signed in join as an editor: the tests' rooms are shared on purpose (rooms are invite-only)."""
+    room.settings(open_to="signed_in", role="editor")
+
+
 class Peer:
     """``tests/client/peer.py`` in a subprocess: another kernel in the room."""
 
-    def __init__(self, room: str, user: str, env: dict[str, str], *extra: str) -> None:
+    def __init__(self, room: str, user: str, env: dict[str, str], *extra: str, invite: object = None) -> None:
+        invited = {"NBRT_PEER_INVITE": str(invite)} if invite is not None else {}
         self.process = subprocess.Popen(
             [sys.executable, str(PEER), room, user, *extra],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, **env},
+            env={**os.environ, **env, **invited},
         )
         self.events = Events()
         self._reader = threading.Thread(target=self._read, daemon=True)

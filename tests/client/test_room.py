@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -10,12 +11,13 @@ from realtime import AsyncRealtimeClient
 
 import nbrealtime
 from nbrealtime.launcher import ServerProcess
-from tests.client.support import Events, Peer, until_members
+from tests.client.support import Events, Peer, open_room, until_members
 
 
 def test_messages_both_ways_with_sender(rooms, peers, env) -> None:
     alice = nbrealtime.connect("lab", user="alice")
     rooms.append(alice)
+    open_room(alice)
     inbox = Events()
     alice.on("greet", lambda payload, sender: inbox.put((payload, sender.name)))
     bob = Peer("lab", "bob", env)
@@ -53,6 +55,7 @@ def test_same_user_keeps_identity_across_reconnects(rooms, env) -> None:
 def test_presence_cell_away_and_killed_peer(rooms, peers, env) -> None:
     alice = nbrealtime.connect("lab", user="alice")
     rooms.append(alice)
+    open_room(alice)
     bob = Peer("lab", "bob", env, "2")
     peers.append(bob)
     until_members(alice, lambda m: "bob" in m and m["bob"].status == "online", "bob online")
@@ -73,6 +76,7 @@ def test_presence_cell_away_and_killed_peer(rooms, peers, env) -> None:
 def test_notifications_to_a_person_and_the_room(rooms, peers, env) -> None:
     alice = nbrealtime.connect("lab", user="alice")
     rooms.append(alice)
+    open_room(alice)
     arrived = Events()
     alice.notifications.on_new(arrived.put)
     bob = Peer("lab", "bob", env)
@@ -95,6 +99,7 @@ def test_notifications_to_a_person_and_the_room(rooms, peers, env) -> None:
 
 def test_unread_count_survives_restart_and_offline_delivery(rooms, peers, env) -> None:
     alice = nbrealtime.connect("lab", user="alice")
+    open_room(alice)
     bob = Peer("lab", "bob", env)
     peers.append(bob)
     _wait_until_known(alice, "bob")
@@ -114,6 +119,7 @@ def test_unread_count_survives_restart_and_offline_delivery(rooms, peers, env) -
 def test_server_restart_under_connected_rooms(server: ServerProcess, rooms, peers, env) -> None:
     alice = nbrealtime.connect("lab", user="alice")
     rooms.append(alice)
+    open_room(alice)
     inbox = Events()
     alice.on("after", lambda payload, sender: inbox.put(payload))
     arrived = Events()
@@ -148,6 +154,7 @@ def test_a_browser_reporting_away_directly_moves_its_own_kernel_too(rooms, peers
     see it at once, and this user's kernel adopts the status so its next presence track agrees."""
     alice = nbrealtime.connect("lab", user="alice")
     rooms.append(alice)
+    open_room(alice)
     bob = Peer("lab", "bob", env, "2")
     peers.append(bob)
     until_members(alice, lambda m: "bob" in m, "bob here")
@@ -156,7 +163,8 @@ def test_a_browser_reporting_away_directly_moves_its_own_kernel_too(rooms, peers
         page = AsyncRealtimeClient(f"{server.url}/realtime/v1", token=server.anon_key, auto_reconnect=False)
         await page.set_auth(alice.browser_link()["token"])
         await page.connect()
-        channel = page.channel(alice.browser_link()["topic"], {"config": {"broadcast": {"ack": True, "self": False}}})
+        config = {"broadcast": {"ack": True, "self": False}, "private": True}
+        channel = page.channel(alice.browser_link()["topic"], {"config": config})
         joined = asyncio.Event()
         await channel.subscribe(lambda state, error: joined.set())
         await asyncio.wait_for(joined.wait(), 10)
@@ -174,3 +182,23 @@ def test_a_browser_reporting_away_directly_moves_its_own_kernel_too(rooms, peers
     asyncio.run(page_reports("online"))
     until_members(alice, lambda m: m["alice"].status == "online", "alice back in her own kernel")
     assert alice.presence.status == "online"
+
+
+def test_every_channel_keeps_working_across_short_lived_tokens(start, rooms, monkeypatch) -> None:
+    """A room's channel, its cells' channel and a table's all refresh one session: they must queue for it, not block
+    the loop on the identity file's lock (which deadlocked the kernel at its first refresh)."""
+    server = start("--jwt-expiry", "6")
+    monkeypatch.setenv("NBREALTIME_DATA_DIR", str(server.data_dir))
+    room = nbrealtime.connect("tokens", user="alice")
+    rooms.append(room)
+    cell = room.cell("notes")
+    tasks = room.collection("tasks")
+    first = room._auth.session.expires_at
+    deadline = time.monotonic() + 40
+    while room._auth.session.expires_at < first + 12:  # two lifetimes later
+        assert time.monotonic() < deadline, "the session was not refreshed"
+        time.sleep(0.2)
+    room.send("still-here", {"ok": True})
+    cell.set("fine")
+    assert tasks.insert({"title": "after two refreshes"}).wait(timeout=20) == "confirmed"
+    assert room.status == "connected"

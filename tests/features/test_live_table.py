@@ -8,7 +8,7 @@ import pytest
 
 import nbrealtime
 from nbrealtime.launcher import ServerProcess
-from tests.client.support import Events, Peer
+from tests.client.support import Events, Peer, open_room
 
 WAIT = 20.0
 
@@ -24,7 +24,9 @@ def until_rows(table, predicate, what: str, timeout: float = WAIT) -> list[dict]
 
 @pytest.fixture
 def pair(env) -> Iterator[tuple[nbrealtime.Room, nbrealtime.Room]]:
-    alice, bob = nbrealtime.connect("tables", user="alice"), nbrealtime.connect("tables", user="bob")
+    alice = nbrealtime.connect("tables", user="alice")
+    open_room(alice)
+    bob = nbrealtime.connect("tables", user="bob")
     yield alice, bob
     alice.close()
     bob.close()
@@ -113,6 +115,7 @@ def test_manual_conflicts_wait_in_the_list_until_resolved(pair) -> None:
 def test_writes_survive_a_dead_server_and_a_killed_kernel(server: ServerProcess, peers, env) -> None:
     writer = Peer("tables", "writer", env)
     peers.append(writer)
+    writer.do("open")
     writer.do("collection_watch", name="queue")
     server.kill()
     keys = []

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import nbrealtime
 from nbrealtime.launcher import ServerProcess
-from tests.client.support import Events, Peer
+from tests.client.support import Events, Peer, open_room
 
 CONVERGE = 30.0
 
@@ -44,7 +44,9 @@ def until_text(cell: nbrealtime.SharedCell, predicate, timeout: float = CONVERGE
 
 @pytest.fixture
 def trio(env) -> Iterator[list[nbrealtime.Room]]:
-    opened = [nbrealtime.connect("cells", user=name) for name in ("ann", "ben", "cy")]
+    opened = [nbrealtime.connect("cells", user="ann")]
+    open_room(opened[0])
+    opened += [nbrealtime.connect("cells", user=name) for name in ("ben", "cy")]
     yield opened
     for room in opened:
         room.close()
@@ -54,7 +56,7 @@ def test_two_kernels_type_at_once_and_neither_loses_a_character(rooms, peers, en
     alice = nbrealtime.connect("cells", user="alice")
     rooms.append(alice)
     cell = alice.cell("notes")
-    bob = Peer("cells", "bob", env)
+    bob = Peer("cells", "bob", env, invite=alice.invite())
     peers.append(bob)
     bob.do("cell_watch", cell="notes")
     words = ("one ", "two ", "three ")
@@ -113,6 +115,7 @@ def test_random_concurrent_edits_from_three_kernels_converge(trio, seed: int, op
 
 def test_everything_typed_survives_a_full_restart(server: ServerProcess, env) -> None:
     room = nbrealtime.connect("cells", user="ann")
+    open_room(room)
     cell = room.cell("persist", language="markdown")
     for n in range(50):
         cell.insert(len(cell.text), f"line {n}\n")

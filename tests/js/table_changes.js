@@ -1,4 +1,4 @@
-// Data API + postgres_changes through supabase-js: sign in, join a room (membership row), subscribe to the room's
+// Data API + postgres_changes through supabase-js: sign in, create a room (rpc nbrt_join_room), subscribe to the room's
 // collection rows, then insert / update / delete through table() and see each change event; a second user who is
 // not in the room, subscribed with a filter naming the room, must receive nothing.
 // argv: URL KEY ROOM
@@ -16,10 +16,12 @@ async function signedIn() {
 const member = await signedIn()
 const outsider = await signedIn()
 
-step('joining the room (insert into nbrt_room_members)')
-const joined = await member.supabase.from('nbrt_room_members').insert({ room, user_id: member.user.id }).select()
-if (joined.error) fail(`membership insert failed: ${JSON.stringify(joined.error)}`)
-emit('member_row', { row: joined.data[0] })
+step('creating the room (rpc nbrt_join_room: the first to join owns it)')
+const joined = await member.supabase.rpc('nbrt_join_room', { room })
+if (joined.error) fail(`joining failed: ${JSON.stringify(joined.error)}`)
+emit('joined', { result: joined.data })
+const refused = await outsider.supabase.rpc('nbrt_join_room', { room })
+emit('outsider_join', { error: refused.error })
 
 const events = new Inbox()
 const outsiderEvents = []

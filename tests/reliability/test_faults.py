@@ -72,6 +72,8 @@ def _rows(server: ServerProcess, table: str, query: str) -> list[dict[str, Any]]
 def test_sigkill_and_restart_under_several_clients(server: ServerProcess, env, peers, rooms) -> None:
     for name in NAMES:
         peers.append(Peer("lab", name, env))
+        if len(peers) == 1:
+            peers[0].do("open")
     by_name = dict(zip(NAMES, peers, strict=True))
     dave = nbrealtime.connect("lab", user="dave")
     rooms.append(dave)
@@ -176,7 +178,7 @@ def _status_log(room: nbrealtime.Room) -> Events:
 
 def test_connections_severed_and_frames_truncated_by_a_proxy(server, proxy, kernel_env, rooms) -> None:
     alice = nbrealtime.connect("cut", user="alice", url=proxy.url, key=server.anon_key)
-    bob = nbrealtime.connect("cut", user="bob", url=proxy.url, key=server.anon_key)
+    bob = nbrealtime.connect(invite=alice.invite(), user="bob", url=proxy.url, key=server.anon_key)
     rooms.extend([alice, bob])
     until_members(alice, _all_online(("alice", "bob")), "both online through the proxy")
     bob_inbox, bob_notes = Inbox(), Inbox()
@@ -235,7 +237,9 @@ def test_connections_severed_and_frames_truncated_by_a_proxy(server, proxy, kern
 
 
 def test_frozen_client_recovers_and_others_keep_going(server: ServerProcess, env, peers, rooms) -> None:
-    bob, carol = Peer("ice", "bob", env), Peer("ice", "carol", env)
+    bob = Peer("ice", "bob", env)
+    bob.do("open")
+    carol = Peer("ice", "carol", env)
     peers.extend([bob, carol])
     alice = nbrealtime.connect("ice", user="alice")
     rooms.append(alice)
@@ -389,19 +393,21 @@ def test_second_server_started_on_a_killed_servers_data_dir_reuses_it(tmp_path: 
 
 
 def _flood_until_dropped(server: ServerProcess, topic: str) -> int:
-    """HTTP-broadcast incompressible messages to ``topic`` until the server gives up on a consumer that does not
-    read (its log says so); return how many were sent."""
+    """HTTP-broadcast incompressible messages to the private room channel ``topic`` (as the service role) until the
+    server gives up on a consumer that does not read (its log says so); return how many were sent."""
     log = server.data_dir / "server.log"
     sent = 0
     with httpx.Client(timeout=WAIT) as client:
         while "does not read its messages" not in log.read_text():
             assert sent < 200_000, "the server never noticed the frozen consumer"
             messages = [
-                {"topic": topic, "event": "nbrt:flood", "payload": {"b": secrets.token_urlsafe(600)}}
+                {"topic": topic, "event": "nbrt:flood", "payload": {"b": secrets.token_urlsafe(600)}, "private": True}
                 for _ in range(500)
             ]  # each one different: permessage-deflate must not squeeze them into the buffers
             response = client.post(
-                f"{server.url}/realtime/v1/api/broadcast", json={"messages": messages}, headers=rest_headers(server)
+                f"{server.url}/realtime/v1/api/broadcast",
+                json={"messages": messages},
+                headers=rest_headers(server, server.service_role_key),
             )
             assert response.status_code == 202, response.text
             sent += len(messages)
@@ -409,8 +415,8 @@ def _flood_until_dropped(server: ServerProcess, topic: str) -> int:
 
 
 def _presence_keys(server: ServerProcess, topic: str) -> set[str]:
-    with SyncSocket(server) as sock:
-        sock.join(topic, {"presence": {"key": "observer"}})
+    with SyncSocket(server, key=server.service_role_key) as sock:  # a room's channel is private
+        sock.join(topic, {"presence": {"key": "observer"}, "private": True})
         return set(sock.receive_until(lambda m: m["event"] == "presence_state")["payload"])
 
 

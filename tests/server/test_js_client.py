@@ -374,6 +374,9 @@ async def test_js_anonymous_sign_in_then_join_with_user_token(server: ServerProc
 
 async def test_js_data_api_and_postgres_changes_respect_room_policies(server: ServerProcess) -> None:
     run = await run_node("table_changes.js", server, "js-table-room")
+    assert run.one("joined")["result"] == {"room": "js-table-room", "role": "owner", "created": True}
+    refusal = run.one("outsider_join")["error"]
+    assert refusal["code"] == "42501" and "invite-only" in refusal["message"], refusal
     events = [line["payload"] for line in run.lines if line["type"] == "event"]
     assert [event["eventType"] for event in events] == ["INSERT", "UPDATE", "DELETE"]
     assert events[0]["new"]["data"] == {"title": "hi"} and events[0]["table"] == "nbrt_collection_rows"

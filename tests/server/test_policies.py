@@ -54,8 +54,9 @@ def _insert(connection: sqlite3.Connection, table: schema.Table, values: dict[st
 def test_sql_and_python_policies_select_the_same_rows(memory_db: sqlite3.Connection) -> None:
     tables = {table.name: table for table in [*schema.BUILTIN_TABLES, *schema.load_schema_file(SCHEMA_FILE)]}
     members = tables[schema.ROOM_MEMBERS_TABLE]
-    _insert(memory_db, members, {"room": "r1", "user_id": ALICE})
-    _insert(memory_db, members, {"room": "r2", "user_id": BOB})
+    _insert(memory_db, members, {"room": "r1", "user_id": ALICE, "role": "editor"})
+    _insert(memory_db, members, {"room": "r2", "user_id": BOB})  # a viewer
+    _insert(memory_db, members, {"room": "r3", "user_id": BOB, "role": "owner"})
     notes = tables["nbrt_notifications"]
     for n, (recipient, sender, room) in enumerate(itertools.product((ALICE, BOB), (ALICE, BOB), ("r1", "r2"))):
         _insert(memory_db, notes, {"room": room, "recipient": recipient, "sender": sender, "title": f"n{n}"})
@@ -63,11 +64,11 @@ def test_sql_and_python_policies_select_the_same_rows(memory_db: sqlite3.Connect
         _insert(memory_db, tables["boards"], {"room": name, "id": "x"})
         _insert(memory_db, tables["diary"], {"id": name, "owner": ALICE if name == "r1" else BOB, "body": "b"})
 
-    def is_member(user_id: str | None, room: str) -> bool:
+    def is_member(user_id: str | None, room: str) -> str | None:
         row = memory_db.execute(
-            "SELECT 1 FROM nbrt_room_members WHERE room = ? AND user_id = ?", (room, user_id)
+            "SELECT role FROM nbrt_room_members WHERE room = ? AND user_id = ?", (room, user_id)
         ).fetchone()
-        return row is not None
+        return None if row is None else row[0]
 
     checked = 0
     for table in (notes, members, tables["boards"], tables["diary"], tables["guestbook"]):
@@ -88,8 +89,8 @@ def test_sql_and_python_policies_select_the_same_rows(memory_db: sqlite3.Connect
 def test_row_allowed_atoms() -> None:
     notes = schema.builtin_tables()["nbrt_notifications"]
     row = {"recipient": ALICE, "sender": BOB, "room": "r1"}
-    never = lambda user, room: False  # noqa: E731
-    always = lambda user, room: True  # noqa: E731
+    never = lambda user, room: None  # noqa: E731
+    always = lambda user, room: "editor"  # noqa: E731
     assert policies.row_allowed(notes, "select", row, CLAIMS["A"], never)
     assert policies.row_allowed(notes, "select", row, CLAIMS["B"], never)
     assert not policies.row_allowed(notes, "select", row, Claims("authenticated", str(BOB).replace("b", "c")), never)
@@ -106,11 +107,11 @@ def test_row_allowed_atoms() -> None:
 def test_policy_violation_status_depends_on_role() -> None:
     table = schema.builtin_tables()["nbrt_rooms"]
     with pytest.raises(policies.PolicyViolation) as anon:
-        policies.check_row(table, "insert", {"name": "r"}, CLAIMS["anon"], lambda u, r: False)
+        policies.check_row(table, "insert", {"name": "r"}, CLAIMS["anon"], lambda u, r: None)
     assert (anon.value.code, anon.value.status) == ("42501", 401)
     assert anon.value.message == 'new row violates row-level security policy for table "nbrt_rooms"'
     with pytest.raises(policies.PolicyViolation) as user:
-        policies.check_row(table, "update", {"name": "r", "created_by": BOB}, CLAIMS["A"], lambda u, r: False)
+        policies.check_row(table, "update", {"name": "r", "created_by": BOB}, CLAIMS["A"], lambda u, r: "editor")
     assert user.value.status == 403
 
 
@@ -198,7 +199,8 @@ def runner(matrix_server: ServerProcess) -> Runner:
 NOTE = Row("wall", {"id": "w1", "body": "hi"})
 DIARY_A = Row("diary", {"id": "d1", "owner": A, "body": "secret"})
 BOARD = Row("boards", {"room": "r1", "id": "b1", "body": "x"})
-A_IN_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": A})
+A_IN_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": A, "role": "editor"})
+A_VIEWS_R1 = Row("nbrt_room_members", {"room": "r1", "user_id": A, "role": "viewer"})
 NEWS = Row("news", {"id": 7, "body": "hello"})
 ENTRY_A = Row("guestbook", {"id": "g1", "author": A, "message": "hi"})
 SIGNED_IN = ("A", "B", "service_role")
@@ -222,6 +224,22 @@ USER_CASES: list[PolicyCase] = [
     *scenario("delete A's diary", "diary", "delete", {"id": "d1"}, allowed=ONLY_A, setup=(DIARY_A,)),
     *scenario("read a board", "boards", "select", {"room": "r1", "id": "b1"}, allowed=ONLY_A, setup=(A_IN_R1, BOARD)),
     *scenario("pin on a board", "boards", "insert", BOARD.values, allowed=ONLY_A, setup=(A_IN_R1,)),
+    *scenario(
+        "a viewer reads a board",
+        "boards",
+        "select",
+        {"room": "r1", "id": "b1"},
+        allowed=ONLY_A,
+        setup=(A_VIEWS_R1, BOARD),
+    ),
+    *scenario(
+        "a viewer cannot pin on a board",
+        "boards",
+        "insert",
+        BOARD.values,
+        allowed=("service_role",),
+        setup=(A_VIEWS_R1,),
+    ),
     *scenario("read the news", "news", "select", {"id": 7}, allowed=ACTORS, setup=(NEWS,)),
     *scenario("publish news", "news", "insert", {"id": 8, "body": "x"}, allowed=("service_role",)),
     *scenario(
@@ -251,7 +269,7 @@ def test_user_b_cannot_read_a_notifications_with_any_filter(runner: Runner) -> N
     runner.reset(
         (
             A_IN_R1,
-            Row("nbrt_room_members", {"room": "r1", "user_id": B}),
+            Row("nbrt_room_members", {"room": "r1", "user_id": B, "role": "viewer"}),
             Row("nbrt_notifications", {"id": n1, "room": "r1", "recipient": A, "sender": A, "title": "private"}),
         )
     )

@@ -324,21 +324,31 @@ export default {
     });
 
     const live = liveness(model);
+    /** Why this user may not edit (a viewer), from the kernel; null when they may. */
+    const refusal = () => str(model.get("read_only")) || null;
+    const showNotice = () => {
+      const reason = readOnly(live.state) ? notice(live.state) : refusal();
+      banner.hidden = !reason;
+      banner.textContent = reason ?? "";
+      banner.className = `nbrt-notice nbrt-notice--${readOnly(live.state) ? live.state : "read-only"}`;
+    };
     const applyEditable = () => {
-      const writable = synced && !readOnly(live.state);
+      const writable = synced && !readOnly(live.state) && !refusal();
       root.classList.toggle("nbrt-editor--readonly", !writable && synced);
       view?.dispatch({
         effects: editableConf.reconfigure(writable ? [] : [EditorState.readOnly.of(true), EditorView.editable.of(false)]),
       });
     };
     d.add(
-      live.subscribe((state) => {
-        banner.hidden = !notice(state) || !readOnly(state);
-        banner.textContent = banner.hidden ? "" : notice(state);
-        banner.className = `nbrt-notice nbrt-notice--${state}`;
+      live.subscribe(() => {
+        showNotice();
         applyEditable();
       }),
     );
+    d.model(model, "change:read_only", () => {
+      showNotice();
+      applyEditable();
+    });
 
     function markSynced() {
       synced = true;

@@ -1,8 +1,9 @@
 """A supervised realtime channel: join, notice drops, rejoin with backoff, refresh the token, catch up.
 
-Each (re)connection builds a fresh official ``AsyncRealtimeClient`` and channel from a :class:`ChannelSpec`, so no
-state of a broken socket survives into the next one (DESIGN.md §5.1–5.2). After every successful subscribe the
-``on_subscribed`` hook runs: re-track presence, catch-up reads.
+Channels share their process's socket for the backend and user (``client/socket.py``); each (re)join builds a fresh
+official channel from a :class:`ChannelSpec`, and a dead socket is replaced by a fresh one, so no state of a broken
+socket survives into the next (DESIGN.md §5.1–5.2). After every successful subscribe the ``on_subscribed`` hook
+runs: re-track presence, catch-up reads.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from realtime import AsyncRealtimeChannel, AsyncRealtimeClient, RealtimeSubscribeStates
 
 from nbrealtime.client.session import AuthSession
+from nbrealtime.client.socket import SharedSocket, shared_socket
 from nbrealtime.client.state import ConnectionState, StateMachine
 
 __all__ = ["AckTimeout", "ChannelSpec", "NotConnected", "SupervisedChannel", "backoff_delay", "envelope"]
@@ -95,7 +97,9 @@ class SupervisedChannel:
         self.spec = spec
         self.machine = StateMachine(on_state)
         self.on_subscribed = on_subscribed
+        self.socket: SharedSocket = shared_socket(realtime_url, api_key, auth.user_id)
         self._client: AsyncRealtimeClient | None = None
+        self._generation = 0
         self._channel: AsyncRealtimeChannel | None = None
         self._broken = asyncio.Event()
         self._connected = asyncio.Event()
@@ -109,7 +113,12 @@ class SupervisedChannel:
 
     async def start(self) -> None:
         """Connect the first time (raising if that fails), then supervise in the background."""
-        await self._connect()
+        try:
+            await self._connect()
+        except BaseException:
+            await self._leave()
+            await self.socket.release()
+            raise
         self._supervisor = asyncio.create_task(self._supervise(), name=f"nbrealtime:{self.spec.topic}")
 
     async def close(self) -> None:
@@ -119,7 +128,9 @@ class SupervisedChannel:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
-        await self._drop_client()
+            self._supervisor = None
+            await self._leave()
+            await self.socket.release()
 
     async def wait_connected(self, timeout: float) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
@@ -201,28 +212,31 @@ class SupervisedChannel:
 
     async def _connect(self) -> None:
         token = await self.auth.ensure_fresh()
-        client = AsyncRealtimeClient(self.realtime_url, token=self.api_key, auto_reconnect=False, max_retries=1)
+        client, self._generation = await self.socket.connected(token)
         self._client = client
-        await client.set_auth(token)
-        await asyncio.wait_for(client.connect(), JOIN_TIMEOUT)
+        stale = client.channels.get(f"realtime:{self.spec.topic}")
+        if stale is not None:  # an earlier join of this topic (ours, or a closed room's) must not answer for this one
+            await self.socket.leave(stale)
         channel = self._build_channel(client)
+        self._channel = channel
         states: list[RealtimeSubscribeStates] = []
         await asyncio.wait_for(channel.subscribe(lambda state, error: states.append(state)), JOIN_TIMEOUT + 2)
         if not states or states[-1] != RealtimeSubscribeStates.SUBSCRIBED:
             raise ConnectionError(f"could not join {self.spec.topic}: {states[-1] if states else 'no reply'}")
         channel.subscribe_callback = self._on_subscribe_state
-        self._channel = channel
         self._broken.clear()
         self.machine.move(ConnectionState.CONNECTED)
         self._connected.set()
         if self.on_subscribed is not None:
             await self.on_subscribed()
 
-    async def _drop_client(self) -> None:
-        client, self._client, self._channel = self._client, None, None
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.close()
+    async def _leave(self) -> None:
+        """Take this channel off the shared socket; a dead socket is replaced for everyone (once)."""
+        client, channel, self._client, self._channel = self._client, self._channel, None, None
+        if channel is not None:
+            await self.socket.leave(channel)
+        if client is not None and not client.is_connected:
+            await self.socket.broken(self._generation)
 
     async def _supervise(self) -> None:
         while self.state != ConnectionState.CLOSED:
@@ -253,7 +267,7 @@ class SupervisedChannel:
             self.machine.move(ConnectionState.RECONNECTING)
         attempt = 0
         while self.state != ConnectionState.CLOSED:
-            await self._drop_client()
+            await self._leave()
             await asyncio.sleep(backoff_delay(attempt))
             try:
                 await self._connect()

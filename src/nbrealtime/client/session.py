@@ -6,6 +6,7 @@ kernels through the identity file, and only one of them may spend it at a time.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ class AuthSession:
     http: httpx.AsyncClient
     session: Session | None = None
     _token_listeners: list[Callable[[str], None]] = field(default_factory=list)
+    # The file lock is taken with a blocking call on the loop thread: two channels of this process refreshing at once
+    # must queue here, or the second would block the loop that the first needs to finish (a deadlock).
+    _refreshing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     async def open(cls, url: str, key: str, store: IdentityStore, name: str) -> AuthSession:
@@ -103,13 +107,14 @@ class AuthSession:
 
     async def ensure_fresh(self) -> str:
         """An access token that is not due for refresh, refreshing (once across kernels) if needed."""
-        if self.refresh_due_in() > 0:
-            return self.access_token
-        with self.store.locked():
-            stored = self.store.load()
-            if stored is None or stored.user_id != self.user_id:
-                raise SignInError("the stored identity changed; reconnect to sign in again")
-            await self._refresh_from(stored)
+        async with self._refreshing:
+            if self.refresh_due_in() > 0:  # fresh already, or refreshed by another channel while this one queued
+                return self.access_token
+            with self.store.locked():
+                stored = self.store.load()
+                if stored is None or stored.user_id != self.user_id:
+                    raise SignInError("the stored identity changed; reconnect to sign in again")
+                await self._refresh_from(stored)
         return self.access_token
 
     async def _refresh_from(self, stored: StoredIdentity) -> None:

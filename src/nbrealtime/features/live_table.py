@@ -91,8 +91,9 @@ class _Pending:
 
 class LiveTable(HasView):
     def __init__(self, room: Room, name: str, backend: RowBackend, *, conflict: Any, filters: dict[str, str],
-                 outbox_path: Path) -> None:  # fmt: skip
+                 outbox_path: Path, read_only: Callable[[], str | None] = lambda: None) -> None:  # fmt: skip
         self.room = room
+        self._read_only = read_only
         self.name = name
         self.key = backend.key
         self._backend = backend
@@ -274,7 +275,15 @@ class LiveTable(HasView):
             found[entry.key] = (dict(write.values), entry.error or self.error(entry.key) or "refused")
         return found
 
+    @property
+    def read_only(self) -> str | None:
+        """Why you may not write here right now (e.g. you are a viewer in the room), or None."""
+        return self._read_only()
+
     def _write(self, op: str, key: Any, values: dict[str, Any]) -> WriteHandle:
+        reason = self._read_only()
+        if reason is not None:
+            raise PermissionError(reason)
         return self.room._loop.run(self._awrite(op, key, values), 10)
 
     async def _awrite(self, op: str, key: Any, values: dict[str, Any]) -> WriteHandle:

@@ -36,6 +36,7 @@ class Member:
     last_seen: datetime | None = None
     cell: str | None = None
     activity: str | None = None
+    role: str | None = None
 
     def __repr__(self) -> str:
         return f"<Member {self.name!r} {self.status}>"
@@ -84,7 +85,12 @@ class Roster:
             name=row.get("name") or member.name,
             color=row.get("color") or member.color,
             last_seen=max(filter(None, (member.last_seen, last_seen)), default=None),
+            role=row.get("role") or member.role,
         )
+
+    def remove_member(self, user_id: str) -> None:
+        """Their membership row is gone (they left or were removed): they are no longer listed."""
+        self._entries.pop(user_id, None)
 
     def apply_presence(self, state: dict[str, list[dict[str, Any]]], now: datetime) -> None:
         """The full presence state (key = user id, one meta per connection)."""

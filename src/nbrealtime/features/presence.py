@@ -173,6 +173,10 @@ class Presence(HasView):
         self.roster.apply_member_row(row)
         self._changed()
 
+    def on_member_removed(self, user_id: str) -> None:
+        self.roster.remove_member(user_id)
+        self._changed()
+
     def close(self) -> None:
         for timer in (self._idle_timer, self._grace_timer):
             if timer is not None:

@@ -18,7 +18,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from nbrealtime.client.backend import Backend, resolve_backend
@@ -28,6 +28,7 @@ from nbrealtime.client.loop import BackgroundLoop, background_loop
 from nbrealtime.client.session import AuthSession
 from nbrealtime.client.state import ConnectionState
 from nbrealtime.discovery import default_data_dir
+from nbrealtime.features.access import Access, AccessDenied, Invite, InviteInfo, parse_invite
 from nbrealtime.features.callbacks import CallbackList
 from nbrealtime.features.live_table import LiveTable
 from nbrealtime.features.members import Member, color_for
@@ -36,6 +37,7 @@ from nbrealtime.features.presence import ACTIVITY_EVENT, Presence
 from nbrealtime.features.shared_cell import CELL_EVENT, CURSOR_EVENT, SYNC_EVENT, SharedCell
 from nbrealtime.features.table_backend import META, RowBackend, collection_backend, table_backend
 from nbrealtime.features.view import HasView
+from nbrealtime.schema import CELLS_CHANNEL, ROOM_CHANNEL
 
 __all__ = ["Room", "aconnect", "connect"]
 
@@ -77,6 +79,8 @@ class Room(HasView):
         self._on_status: CallbackList[str] = CallbackList("status")
         self._on_pending: CallbackList[int] = CallbackList("pending")
         self._channel: SupervisedChannel | None = None
+        self._cells_channel: SupervisedChannel | None = None
+        self.access = Access(self)
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_seen_task: asyncio.Task[None] | None = None
@@ -97,6 +101,12 @@ class Room(HasView):
     def panel(self) -> Any:
         """A widget with the room at a glance: sync state, presence badges, notifications."""
         return self._display_()
+
+    def share(self) -> Any:
+        """The share view: invites with copy buttons and members with their roles (owners may change them)."""
+        from nbrealtime.widgets.share import ShareWidget  # like panel(): the view is reached for, never imported
+
+        return ShareWidget(self)
 
     @property
     def pending_writes(self) -> int:
@@ -125,6 +135,57 @@ class Room(HasView):
     @property
     def members(self) -> list[Member]:
         return self.presence.members
+
+    # ------------------------------------------------------------------ access (features/access.py)
+
+    @property
+    def role(self) -> str | None:
+        """Your role here: owner, editor or viewer (None once you were removed)."""
+        return self.access.role
+
+    def on_role(self, callback: Callable[[str | None], None]) -> Callable[[str | None], None]:
+        """Call ``callback(role)`` when an owner changes your role (``None``: you were removed from the room)."""
+        return self.access.on_role(callback)
+
+    def invite(self, role: str = "editor", *, expires: float | timedelta | None = None, uses: int | None = None
+               ) -> Invite:  # fmt: skip
+        """Owners: a new invite (``str(invite)`` is what to send), valid for ``expires`` seconds and ``uses`` joins."""
+        return self._run(self.access.invite(role, expires, uses), 15)
+
+    def invites(self) -> list[InviteInfo]:
+        """Owners: every invite of this room, usable or not."""
+        return self._run(self.access.invites(), 15)
+
+    def revoke(self, invite: str | Invite | InviteInfo) -> None:
+        """Owners: make an invite unusable (by the invite or its id)."""
+        self._run(self.access.revoke(invite), 15)
+
+    def settings(self, *, open_to: str | None = None, role: str | None = None) -> dict[str, str]:
+        """Who may join without an invite: ``open_to="signed_in"`` lets anyone signed in join as ``role``;
+        ``"invited"`` (the default) closes the room again. Without arguments, the current settings."""
+        return self._run(self.access.settings(open_to, role), 15)
+
+    def set_role(self, member: str, role: str) -> None:
+        """Owners: make a member (by name or id) owner, editor or viewer; it applies to their kernel at once."""
+        self._run(self.access.set_role(member, role), 15)
+
+    def remove(self, member: str) -> None:
+        """Owners: remove a member (by name or id): the server closes their channels and refuses their writes."""
+        self._run(self.access.remove(member), 15)
+
+    def member_id(self, who: str) -> str:
+        """The user id of a member given by id or (case-insensitive) name."""
+        recipients = self._recipients(who)
+        if len(recipients) > 1:
+            raise ValueError(f"{len(recipients)} members of room {self.name!r} are named {who!r}: use their id")
+        return recipients[0]
+
+    async def rpc(self, function: str, args: dict[str, Any]) -> Any:
+        """Call a database function of the backend (PostgREST's ``/rpc``)."""
+        return (await self._auth.client.rpc(function, args).execute()).data
+
+    def edit_refusal(self) -> str | None:
+        return self.access.refusal("room_editor", "edit shared cells")
 
     # ------------------------------------------------------------------ messages
 
@@ -224,6 +285,8 @@ class Room(HasView):
         return self._run(self._open_cell(name, language), 60)
 
     async def _open_cell(self, name: str, language: str) -> SharedCell:
+        if self._cells_channel is None:
+            await self._open_cells_channel()
         cell = self._cells.get(name)
         if cell is None:
             cell = SharedCell(self, self.name, name, language)
@@ -277,8 +340,12 @@ class Room(HasView):
             return existing
         data_dir = self.backend.data_dir or default_data_dir()
         outbox = data_dir / "outbox" / IdentityStore.backend_folder(self.backend.url) / self.me.id
+
+        def read_only() -> str | None:  # a room's collection follows the room's roles; a table, its own policies
+            return self.access.refusal("room_editor", f"change collection {name!r}") if kind == "collection" else None
+
         live = LiveTable(self, name, backend, conflict=conflict, filters=filters,
-                         outbox_path=outbox / f"{self.name}--{kind}--{name}.sqlite3")  # fmt: skip
+                         outbox_path=outbox / f"{self.name}--{kind}--{name}.sqlite3", read_only=read_only)  # fmt: skip
         self._run(live.open(f"nbrt:{self.name}:{kind}:{name}", realtime_filter), 60)
         self._tables[(kind, name)] = live
         return live
@@ -297,6 +364,7 @@ class Room(HasView):
             "key": self.backend.key,
             "token": self._auth.access_token,
             "topic": channel.spec.topic,
+            "cells_topic": CELLS_CHANNEL.topic(self.name),
             "private": bool(channel.spec.config.get("private")),
             "user": self.me.id,
             "name": self.me.name,
@@ -332,7 +400,7 @@ class Room(HasView):
         self.run_soon(self._post(event, payload))
 
     async def _post(self, event: str, payload: dict[str, Any]) -> None:
-        channel = self._channel
+        channel = self._cells_channel if event in CELL_EVENTS else self._channel
         if channel is not None and channel.state == ConnectionState.CONNECTED:
             with contextlib.suppress(NotConnected):
                 await channel.post(event, envelope(self.me.id, payload))
@@ -377,8 +445,9 @@ class Room(HasView):
             await self._touch_membership()
         except Exception as error:
             log.info("could not save last_seen on close: %s", error)
-        if self._channel is not None:
-            await self._channel.close()
+        for channel in (self._cells_channel, self._channel):
+            if channel is not None:
+                await channel.close()
         await self._auth.close()
         with _open_rooms_lock:
             if _open_rooms.get(self._key) is self:
@@ -404,6 +473,8 @@ class Room(HasView):
         return self._loop.run(coroutine, timeout)
 
     def _require_channel(self) -> SupervisedChannel:
+        if self._closed and self.access.role is None and self._channel is not None:
+            raise AccessDenied(f"you are no longer a member of room {self.name!r}: ask an owner for a new invite")
         if self._closed or self._channel is None:
             raise RuntimeError(f"room {self.name!r} is closed")
         return self._channel
@@ -421,22 +492,16 @@ class Room(HasView):
         await self._auth.client.table("nbrt_notifications").update(changes).eq("id", notification_id).execute()
 
     def _dispatch(self, message: dict[str, Any]) -> None:
-        """A broadcast arrived (on the background loop)."""
-        event = message.get("event")
-        envelope = message.get("payload")
-        if not isinstance(event, str) or not isinstance(envelope, dict) or "sender" not in envelope:
+        """A broadcast arrived on the room channel (on the background loop)."""
+        unpacked = _unpack(message)
+        if unpacked is None:
             return
-        sender, data = str(envelope["sender"]), envelope.get("data")
+        event, sender, data = unpacked
         if event == ACTIVITY_EVENT:
             if isinstance(data, dict):
                 self.presence.on_activity(sender, data)
             return
-        if event in CELL_EVENTS:
-            cell = self._cells.get(data.get("cell")) if isinstance(data, dict) else None
-            if cell is not None:
-                cell.on_remote(event, data, sender)
-            return
-        if event.startswith(INTERNAL_PREFIX):
+        if event.startswith(INTERNAL_PREFIX):  # cell edits here are not ours to apply: see _dispatch_cells
             return
         member = self._member(sender)
         for key in (event, "*"):
@@ -444,22 +509,49 @@ class Room(HasView):
             if handlers is not None:
                 handlers.fire(data, member)
 
+    def _dispatch_cells(self, message: dict[str, Any]) -> None:
+        """A broadcast arrived on the cells channel, where the server relays only editors' and owners' messages."""
+        unpacked = _unpack(message)
+        if unpacked is None or unpacked[0] not in CELL_EVENTS:
+            return
+        event, sender, data = unpacked
+        cell = self._cells.get(data.get("cell")) if isinstance(data, dict) else None
+        if cell is not None:
+            cell.on_remote(event, data, sender)
+
     def _on_member_change(self, payload: dict[str, Any]) -> None:
-        record = payload.get("data", {}).get("record")
+        data = payload.get("data", {})
+        record = data.get("record")
         if record:
             self.presence.on_member_row(record)
+            if str(record.get("user_id")) == self.me.id:
+                self.access.set_own_role(record.get("role"))
+        elif data.get("type") == "DELETE":
+            old = data.get("old_record") or {}
+            self.presence.on_member_removed(str(old.get("user_id")))
+            if str(old.get("user_id")) == self.me.id:
+                self.access.set_own_role(None)
+                self.run_soon(self._close())  # removed (or left elsewhere): the server has shut our channels
 
-    async def _ensure_rows(self) -> None:
-        client = self._auth.client
+    async def _ensure_rows(self, invite: str | None) -> None:
         me = self.me
-        await client.table("nbrt_profiles").upsert({"id": me.id, "name": me.name, "color": me.color}).execute()
-        await client.table("nbrt_rooms").upsert({"name": self.name}, ignore_duplicates=True).execute()
-        await self._touch_membership()
+        await (
+            self._auth.client.table("nbrt_profiles").upsert({"id": me.id, "name": me.name, "color": me.color}).execute()
+        )
+        await self.access.join(invite, me.name, me.color)
 
     async def _touch_membership(self) -> None:
+        if self.access.role is None:
+            return
         me = self.me
-        row = {"room": self.name, "user_id": me.id, "name": me.name, "color": me.color, "last_seen": _now()}
-        await self._auth.client.table("nbrt_room_members").upsert(row, on_conflict="room,user_id").execute()
+        row = {"name": me.name, "color": me.color, "last_seen": _now()}
+        await (
+            self._auth.client.table("nbrt_room_members")
+            .update(row)
+            .eq("room", self.name)
+            .eq("user_id", me.id)
+            .execute()
+        )
 
     async def _catch_up(self) -> None:
         """After every (re)subscribe: members and notifications that changed while we were away."""
@@ -467,6 +559,8 @@ class Room(HasView):
         members = await client.table("nbrt_room_members").select("*").eq("room", self.name).execute()
         for row in members.data:
             self.presence.on_member_row(row)
+        mine = [row for row in members.data if str(row["user_id"]) == self.me.id]
+        self.access.set_own_role(mine[0]["role"] if mine else None)
         notifications = (
             await client.table("nbrt_notifications")
             .select("*")
@@ -497,14 +591,14 @@ class Room(HasView):
             except Exception as error:
                 log.info("could not update last_seen: %s", error)
 
-    async def _open(self) -> None:
-        await self._ensure_rows()
+    async def _open(self, invite: str | None) -> None:
+        await self._ensure_rows(invite)
         spec = ChannelSpec(
-            topic=f"nbrt:{self.name}",
+            topic=ROOM_CHANNEL.topic(self.name),
             config={
                 "broadcast": {"ack": True, "self": False},
                 "presence": {"key": self.me.id, "enabled": True},
-                "private": False,
+                "private": True,
             },
             on_broadcast=self._dispatch,
             on_presence=self.presence.on_presence_state,
@@ -527,6 +621,31 @@ class Room(HasView):
         self.presence.attach(channel)
         await channel.start()
 
+    async def _open_cells_channel(self) -> None:
+        """Shared-cell edits have their own private channel: members hear them, only editors' are relayed."""
+        spec = ChannelSpec(
+            topic=CELLS_CHANNEL.topic(self.name),
+            config={"broadcast": {"ack": False, "self": False}, "presence": {"enabled": False}, "private": True},
+            on_broadcast=self._dispatch_cells,
+        )
+        channel = SupervisedChannel(
+            f"{self.backend.url}/realtime/v1", self.backend.key, self._auth, spec, on_subscribed=self._cells_subscribed
+        )
+        self._cells_channel = channel
+        await channel.start()
+
+    async def _cells_subscribed(self) -> None:
+        for cell in self._cells.values():
+            await cell.catch_up()
+            cell.request_sync()
+
+
+def find_open_room(name: str, *, role: str | None = None) -> Room | None:
+    """A room of that name open in this process (in ``role``, if given): what demo helpers invite from."""
+    with _open_rooms_lock:
+        rooms = list(_open_rooms.values())
+    return next((room for room in rooms if room.name == name and role in (None, room.role)), None)
+
 
 @atexit.register
 def _close_open_rooms() -> None:
@@ -536,6 +655,15 @@ def _close_open_rooms() -> None:
     for room in rooms:
         with contextlib.suppress(Exception):
             room.close()
+
+
+def _unpack(message: dict[str, Any]) -> tuple[str, str, Any] | None:
+    """``(event, sender, data)`` of an nbrealtime broadcast, or None for anything else."""
+    event = message.get("event")
+    envelope = message.get("payload")
+    if not isinstance(event, str) or not isinstance(envelope, dict) or "sender" not in envelope:
+        return None
+    return event, str(envelope["sender"]), envelope.get("data")
 
 
 def _check_event(event: str, *, allow_wildcard: bool = False) -> None:
@@ -555,19 +683,26 @@ def _user_name(user: str | None) -> str:
     return name
 
 
-async def _open_room(loop: BackgroundLoop, backend: Backend, room: str, name: str, idle_after: float) -> Room:
+async def _open_room(
+    loop: BackgroundLoop, backend: Backend, room: str, name: str, idle_after: float, invite: str | None
+) -> Room:
     store = IdentityStore(backend.data_dir or default_data_dir(), backend.url, name)
     auth = await AuthSession.open(backend.url, backend.key, store, name)
     me = Member(auth.user_id, name, color_for(auth.user_id), status="online")
     opened = Room(loop, backend, room, auth, me, idle_after=idle_after)
-    await opened._open()
+    try:
+        await opened._open(invite)
+    except BaseException:
+        await opened._close()
+        raise
     return opened
 
 
 def connect(
-    room: str,
+    room: str | None = None,
     user: str | None = None,
     *,
+    invite: str | Invite | None = None,
     url: str | None = None,
     key: str | None = None,
     idle_after: float = 300.0,
@@ -575,9 +710,20 @@ def connect(
 ) -> Room:
     """Join ``room`` as ``user`` (default: ``$NBREALTIME_USER`` or your login name).
 
+    A room that does not exist yet is created with you as its owner; joining someone else's room needs an ``invite``
+    (the text their ``room.invite()`` shows, which names the room: ``connect(invite=...)`` is enough) unless they
+    opened it with ``room.settings(open_to="signed_in")``. A refusal raises :class:`AccessDenied` saying what to
+    ask the owner for.
+
     The backend is ``url``/``key``, else ``SUPABASE_URL``/``SUPABASE_ANON_KEY``, else the embedded server (started
     if none is running). Re-running this in the same kernel replaces the earlier connection of the same user.
     """
+    token = None
+    if invite is not None:
+        invited_to, token = parse_invite(str(invite))
+        if room is not None and room != invited_to:
+            raise ValueError(f"this invite is for room {invited_to!r}, not {room!r}")
+        room = invited_to
     if not isinstance(room, str) or not ROOM_NAME.match(room):
         raise ValueError("a room name is 1 to 64 letters, digits, '_', '-' or '.'")
     name = _user_name(user)
@@ -587,7 +733,7 @@ def connect(
         previous = _open_rooms.pop((backend.url, room, name), None)
     if previous is not None:
         previous.close()
-    opened = loop.run(_open_room(loop, backend, room, name, idle_after), timeout)
+    opened = loop.run(_open_room(loop, backend, room, name, idle_after, token), timeout)
     with _open_rooms_lock:
         _open_rooms[opened._key] = opened
     return opened

@@ -57,6 +57,10 @@ class CellBackend(Protocol):
 
     def pending_changed(self) -> None: ...
 
+    def edit_refusal(self) -> str | None:
+        """Why this user may not edit shared cells now (a viewer, a removed member), or None."""
+        ...
+
 
 class SharedCell(HasView):
     def __init__(self, backend: CellBackend, room: str, name: str, language: str) -> None:
@@ -101,11 +105,13 @@ class SharedCell(HasView):
 
         ``with cell.transaction(): cell.delete(cell.text.index("old"), 3)`` is safe even while others type.
         """
+        self._check_editable()
         with self._lock, self._doc.transaction():
             yield self
         self._settle()
 
     def insert(self, index: int, text: str) -> None:
+        self._check_editable()
         with self._lock:
             if not 0 <= index <= len(self._text):
                 raise IndexError(f"index {index} is outside the text (0…{len(self._text)})")
@@ -113,6 +119,7 @@ class SharedCell(HasView):
         self._settle()
 
     def delete(self, index: int, length: int = 1) -> None:
+        self._check_editable()
         with self._lock:
             if index < 0 or length < 0 or index + length > len(self._text):
                 raise IndexError(f"cannot delete {length} characters at {index} of {len(self._text)}")
@@ -121,6 +128,7 @@ class SharedCell(HasView):
 
     def set(self, text: str) -> None:
         """Make the text equal to ``text`` by the smallest edits, so concurrent typing elsewhere survives."""
+        self._check_editable()
         with self._lock, self._doc.transaction():
             current = str(self._text)
             matcher = difflib.SequenceMatcher(a=current, b=text, autojunk=False)
@@ -206,11 +214,12 @@ class SharedCell(HasView):
     async def load(self) -> None:
         """Snapshot + log tail from the backend (a late joiner, a restarted kernel)."""
         table = self._backend.rest
-        await (
-            table("nbrt_cells")
-            .upsert({"room": self.room, "name": self.name, "language": self.language}, ignore_duplicates=True)
-            .execute()
-        )
+        if self._backend.edit_refusal() is None:  # a viewer reads what editors created
+            await (
+                table("nbrt_cells")
+                .upsert({"room": self.room, "name": self.name, "language": self.language}, ignore_duplicates=True)
+                .execute()
+            )
         found = (
             await table("nbrt_cells")
             .select("snapshot,snapshot_seq")
@@ -284,6 +293,11 @@ class SharedCell(HasView):
             self._on_cursors.fire(list(self.cursors.values()))
 
     # ------------------------------------------------------------------ internals
+
+    def _check_editable(self) -> None:
+        reason = self._backend.edit_refusal()
+        if reason is not None:
+            raise PermissionError(reason)
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         # Inside pycrdt's commit the document is borrowed: only record, and act in _settle() afterwards.

@@ -6,7 +6,8 @@ which subscribers may see an event.  Both read the same atoms:
 
 * ``anyone`` — every role; ``signed_in`` — role ``authenticated``; ``none`` — nobody;
 * ``owner:COL`` — ``row[COL]`` is the caller's user id (``auth.uid()``; anon callers own nothing);
-* ``room:COL`` — the caller is a member of the room named in ``row[COL]`` (a row in ``nbrt_room_members``).
+* ``room:COL`` — the caller is a member of the room named in ``row[COL]`` (a row in ``nbrt_room_members``);
+  ``room_editor:COL`` / ``room_owner:COL`` — with one of the roles :func:`schema.roles_for` names.
 
 ``service_role`` bypasses every policy.
 """
@@ -22,8 +23,9 @@ from nbrealtime.server.tokens import ANON, AUTHENTICATED, Claims
 
 __all__ = ["MemberCheck", "PolicyViolation", "check_row", "policy_sql", "row_allowed"]
 
-MemberCheck = Callable[[str | None, str], bool]
-"""``is_member(user_id, room) -> bool``: whether the user belongs to the room (``ServerContext.is_room_member``)."""
+MemberCheck = Callable[[str | None, str], str | None]
+"""``is_member(user_id, room) -> role``: the user's role in the room, None if not a member
+(``ServerContext.is_room_member``)."""
 
 
 class PolicyViolation(DatabaseError):
@@ -59,7 +61,10 @@ def _atom_sql(table: schema.Table, atom: schema.PolicyAtom, claims: Claims, qual
         return ("0", []) if owner is None else (f"{reference} = ?", [owner])
     # The alias keeps the subquery's columns apart from the outer row's when the outer table is the members table.
     members = quote(schema.ROOM_MEMBERS_TABLE)
-    return (f"EXISTS (SELECT 1 FROM {members} AS _m WHERE _m.room = {reference} AND _m.user_id = ?)", [user_id])
+    roles = schema.roles_for(atom.kind)
+    role_test = "" if roles == schema.ROLES else f" AND _m.role IN ({', '.join('?' * len(roles))})"
+    sql = f"EXISTS (SELECT 1 FROM {members} AS _m WHERE _m.room = {reference} AND _m.user_id = ?{role_test})"
+    return sql, [user_id, *(roles if role_test else ())]
 
 
 def policy_sql(
@@ -98,7 +103,7 @@ def _atom_allows(
             return owner is not None and encode(column, row[column.name]) == owner
         except DatabaseError:
             return False
-    return is_member(user_id, str(row[column.name]))
+    return is_member(user_id, str(row[column.name])) in schema.roles_for(atom.kind)
 
 
 def row_allowed(

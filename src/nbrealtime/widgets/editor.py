@@ -20,6 +20,8 @@ class SharedCellEditor(NbrtWidget):
     cursors = traitlets.List([]).tag(sync=True)
     # The browser's own path to the room (Room.browser_link): edits leave the page without waiting for this kernel.
     link = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    read_only = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    """Why you cannot edit here (a viewer in the room), shown instead of a caret."""
 
     def __init__(self, cell: SharedCell, user_name: str, user_color: str) -> None:
         super().__init__(language=cell.language)
@@ -32,9 +34,15 @@ class SharedCellEditor(NbrtWidget):
         self.watch_room(room)
         self.link = self._cell_link(room.browser_link())
         self._stop_link = room.on_browser_link(lambda link: setattr(self, "link", self._cell_link(link)))
+        self._show_access(room.role)
+        room.on_role(self._show_access)
+
+    def _show_access(self, _role: str | None) -> None:
+        self.read_only = self._cell.room_object.edit_refusal()
 
     def _cell_link(self, link: dict[str, Any] | None) -> dict[str, Any] | None:
-        return None if link is None else {**link, "cell": self._cell.name}
+        """The room's link, on the shared cells' own channel (the server relays editors' edits there alone)."""
+        return None if link is None else {**link, "topic": link["cells_topic"], "cell": self._cell.name}
 
     def _send_update(self, update: bytes) -> None:
         self.send({"type": "update"}, buffers=[update])

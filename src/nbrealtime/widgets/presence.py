@@ -24,6 +24,7 @@ def member_json(member: Member, self_id: str) -> dict[str, Any]:
         "last_seen": member.last_seen.isoformat() if member.last_seen else None,
         "cell": member.cell,
         "activity": member.activity,
+        "role": member.role,
         "is_self": member.id == self_id,
     }
 

@@ -24,19 +24,32 @@ class TableView(traitlets.HasTraits):
     # The browser's own path to the backend (Room.browser_link + how rows are stored): inline edits land while the
     # kernel is busy.
     link = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    read_only = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    """Why the table cannot be edited here (e.g. you are a viewer in the room), shown instead of the edit controls."""
 
     def show_table(self, table: LiveTable) -> None:
         self._table = table
         self.key = table.key
+        self._editable = self.editable
         self._show_rows(table)
+        self._show_access(table.room.role)
         table.on_view(self._show_rows)
+        table.room.on_role(self._show_access)
         self.watch_room(table.room)
         self._stop_link = table.room.on_browser_link(lambda link: setattr(self, "link", self._table_link(link)))
 
+    def _show_access(self, _role: str | None) -> None:
+        self.read_only = self._table.read_only
+        self.editable = self._editable and self.read_only is None
+        self.link = self._table_link(self._table.room.browser_link())
+
     def _table_link(self, link: dict[str, Any] | None) -> dict[str, Any] | None:
-        """None while the table is paused (offline on purpose: nothing may leave, from the page either) or closed."""
+        """None while the table is paused (offline on purpose: nothing may leave, from the page either), closed, or
+        read-only for this user."""
         table = self._table
-        return None if link is None or table.paused or table.closed else {**link, **table.storage}
+        if link is None or table.paused or table.closed or table.read_only is not None:
+            return None
+        return {**link, **table.storage}
 
     def close(self) -> None:
         stop = getattr(self, "_stop_link", None)

@@ -12,7 +12,7 @@ import logging
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,7 +24,7 @@ from nbrealtime.server.realtime.hub import ChannelMember, Hub
 from nbrealtime.server.realtime.protocol import Frame, ProtocolError, decode, encode
 from nbrealtime.server.tokens import Claims, TokenError, verify_token
 
-__all__ = ["ChangeFeedPort", "Connection", "RealtimeServices", "binding_id"]
+__all__ = ["ChangeFeedPort", "ChannelAccess", "Connection", "RealtimeServices", "binding_id"]
 
 log = logging.getLogger("nbrealtime.server.realtime")
 
@@ -43,14 +43,29 @@ class ChangeFeedPort(Protocol):
     def member_left(self, member: ChannelMember) -> None: ...
 
 
+@dataclass(frozen=True)
+class ChannelAccess:
+    """What a caller may do on a private channel: join and hear it (``receive``), broadcast and track (``send``)."""
+
+    receive: bool
+    send: bool
+
+
 @dataclass
 class RealtimeServices:
     hub: Hub
     jwt_secret: str
     limits: Limits
     changes: ChangeFeedPort
-    can_read_private: Callable[[Claims, str], bool]
+    channel_access: Callable[[Claims, str], ChannelAccess]
     connection_count: int = 0
+
+    def recheck_private(self, topics: Iterable[str]) -> None:
+        """Membership changed: re-decide every private channel of ``topics`` now, closing those that may no longer
+        receive (as Realtime does on a token refresh) and updating who may send."""
+        for topic in topics:
+            for member in list(self.hub.members(f"realtime:{topic}", True)):
+                member.connection.reauthorize(member, member.claims)
 
 
 def binding_id(binding: dict[str, Any]) -> int:
@@ -286,7 +301,8 @@ class Connection:
             self._reply_error(frame, str(error))
             return
         private = _flag(config.get("private"))
-        if private and not services.can_read_private(claims, subtopic):
+        access = services.channel_access(claims, subtopic) if private else ChannelAccess(receive=True, send=True)
+        if not access.receive:
             self._reply_error(
                 frame,
                 f"Unauthorized: You do not have permissions to read from this Channel topic: {subtopic}",
@@ -308,6 +324,7 @@ class Connection:
             presence_enabled=_flag(presence.get("enabled"), default=True),
             private=private,
             bindings=[{**binding, "id": binding_id(binding)} for binding in bindings],
+            can_send=access.send,
         )
         if isinstance(presence.get("key"), str) and presence["key"]:
             member.presence_key = presence["key"]
@@ -323,7 +340,7 @@ class Connection:
                 {"channel": subtopic, "extension": "postgres_changes", "message": message, "status": status},
             )
         if member.presence_enabled:
-            member.push("presence_state", services.hub.presence_state(frame.topic))
+            member.push("presence_state", services.hub.presence_state(frame.topic, private))
 
     def _claims_for(self, access_token: Any) -> Claims:
         """Claims from the join's ``access_token``, else the socket's API key (first JS joins carry none)."""
@@ -348,7 +365,8 @@ class Connection:
         message = {"type": "broadcast", "event": payload["event"], "payload": payload.get("payload")}
         if "meta" in payload:
             message["meta"] = payload["meta"]
-        self.services.hub.broadcast(Frame(member.topic, "broadcast", message, binary=frame.binary), sender=member)
+        if member.can_send:  # a private channel's denied send is dropped silently, still acknowledged (Realtime)
+            self.services.hub.broadcast(Frame(member.topic, "broadcast", message, binary=frame.binary), sender=member)
         if member.broadcast_ack:
             member.reply(frame.ref, "ok", {})
 
@@ -357,6 +375,9 @@ class Connection:
         event = str(payload.get("event", "")).lower()
         if not self._presence_allowed(member):
             self._shut_channel(member, "Client presence rate limit exceeded")
+            return
+        if not member.can_send:  # denied like a broadcast: silently, the client's push still answered
+            member.reply(frame.ref, "ok", {})
             return
         if event == "track":
             state = payload.get("payload")
@@ -392,10 +413,20 @@ class Connection:
         except TokenError as error:
             self._shut_channel(member, error.message)
             return
-        if member.private and not self.services.can_read_private(claims, member.subtopic):
-            self._shut_channel(
-                member, f"You no longer have permission to read from this Channel topic: {member.subtopic}"
-            )
-            return
+        self.reauthorize(member, claims)
+
+    def reauthorize(self, member: ChannelMember, claims: Claims) -> None:
+        """Decide a joined channel's permissions again (new token, changed membership); shut it if it may no longer
+        receive."""
+        if member.private:
+            access = self.services.channel_access(claims, member.subtopic)
+            if not access.receive:
+                self._shut_channel(
+                    member, f"You no longer have permission to read from this Channel topic: {member.subtopic}"
+                )
+                return
+            if member.can_send and not access.send:
+                self.services.hub.untrack(member)  # a viewer's presence is theirs to keep only while they may send
+            member.can_send = access.send
         member.claims = claims  # the change feed reads claims per change, so they apply from the next one
         self._watch_expiry(member)

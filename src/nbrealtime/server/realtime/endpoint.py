@@ -50,12 +50,13 @@ def _request_claims(request: Request, services: RealtimeServices) -> Claims:
 def _deliver(services: RealtimeServices, claims: Claims, message: dict[str, Any]) -> None:
     """Broadcast one HTTP message; a private one only if the caller may use that topic."""
     topic = message["topic"]
-    if message.get("private") and not services.can_read_private(claims, topic):
+    private = bool(message.get("private"))
+    if private and not services.channel_access(claims, topic).send:
         return
     payload: dict[str, Any] = {"type": "broadcast", "event": message["event"], "payload": message["payload"]}
     if message.get("id") is not None:
         payload["meta"] = {"id": str(message["id"])}
-    services.hub.broadcast(Frame(f"realtime:{topic}", "broadcast", payload))
+    services.hub.broadcast(Frame(f"realtime:{topic}", "broadcast", payload), private=private)
 
 
 def _error(status: int, message: str) -> JSONResponse:

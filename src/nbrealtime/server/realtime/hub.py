@@ -18,7 +18,10 @@ from nbrealtime.server.tokens import Claims
 if TYPE_CHECKING:
     from nbrealtime.server.realtime.connection import Connection
 
-__all__ = ["ChannelMember", "Hub", "MemberListener"]
+__all__ = ["ChannelMember", "Hub", "MemberListener", "TopicKey"]
+
+TopicKey = tuple[str, bool]
+"""(topic, private): as on Supabase, a private channel and a public one of the same name never hear each other."""
 
 
 @dataclass(eq=False)
@@ -36,9 +39,16 @@ class ChannelMember:
     private: bool = False
     bindings: list[dict[str, Any]] = field(default_factory=list)
 
+    can_send: bool = True
+    """Broadcast and presence pushes go through (a private channel's send permission, decided at join)."""
+
     @property
     def subtopic(self) -> str:
         return self.topic.removeprefix("realtime:")
+
+    @property
+    def key(self) -> TopicKey:
+        return (self.topic, self.private)
 
     def push(self, event: str, payload: Any, ref: str | None = None) -> None:
         """Send a channel message (carries this join's ``join_ref``, as JS requires: PROTOCOL.md P6)."""
@@ -56,52 +66,56 @@ class MemberListener(Protocol):
 
 class Hub:
     def __init__(self) -> None:
-        self._members: dict[str, set[ChannelMember]] = {}
-        self._presence: dict[str, TopicPresence] = {}
+        self._members: dict[TopicKey, set[ChannelMember]] = {}
+        self._presence: dict[TopicKey, TopicPresence] = {}
         self.listeners: list[MemberListener] = []
 
-    def members(self, topic: str) -> Iterable[ChannelMember]:
-        return self._members.get(topic, ())
+    def members(self, topic: str, private: bool = False) -> Iterable[ChannelMember]:
+        return self._members.get((topic, private), ())
 
     def topic_count(self) -> int:
         return len(self._members)
 
     def join(self, member: ChannelMember) -> None:
-        self._members.setdefault(member.topic, set()).add(member)
+        self._members.setdefault(member.key, set()).add(member)
 
-    def presence_state(self, topic: str) -> dict[str, Any]:
-        presence = self._presence.get(topic)
+    def presence_state(self, topic: str, private: bool = False) -> dict[str, Any]:
+        presence = self._presence.get((topic, private))
         return presence.state() if presence else {}
 
     def leave(self, member: ChannelMember) -> None:
         """Remove ``member``; its presence leaves are broadcast to the rest of the topic."""
-        members = self._members.get(member.topic)
+        members = self._members.get(member.key)
         if members is None or member not in members:
             return
         members.discard(member)
         self.untrack(member)
         if not members:
-            del self._members[member.topic]
-            self._presence.pop(member.topic, None)
+            del self._members[member.key]
+            self._presence.pop(member.key, None)
         for listener in self.listeners:
             listener.member_left(member)
 
     def track(self, member: ChannelMember, payload: dict[str, Any]) -> None:
-        diff = self._presence.setdefault(member.topic, TopicPresence()).track(member, member.presence_key, payload)
-        self._send_diff(member.topic, diff)
+        diff = self._presence.setdefault(member.key, TopicPresence()).track(member, member.presence_key, payload)
+        self._send_diff(member.key, diff)
 
     def untrack(self, member: ChannelMember) -> None:
-        presence = self._presence.get(member.topic)
+        presence = self._presence.get(member.key)
         if presence is not None:
-            self._send_diff(member.topic, presence.untrack(member))
+            self._send_diff(member.key, presence.untrack(member))
 
-    def _send_diff(self, topic: str, diff: PresenceDiff | None) -> None:
+    def _send_diff(self, key: TopicKey, diff: PresenceDiff | None) -> None:
         if diff is not None:
-            self.fan_out(Frame(topic, "presence_diff", diff), self.members(topic))
+            self.fan_out(Frame(key[0], "presence_diff", diff), self.members(*key))
 
-    def broadcast(self, frame: Frame, sender: ChannelMember | None = None) -> int:
-        """Deliver a user broadcast to the topic's members (the sender only if it asked for ``self``)."""
-        recipients = [member for member in self.members(frame.topic) if member is not sender or member.broadcast_self]
+    def broadcast(self, frame: Frame, sender: ChannelMember | None = None, *, private: bool = False) -> int:
+        """Deliver a user broadcast to the topic's members (the sender only if it asked for ``self``); the channel
+        kind is the sender's, or ``private`` for messages that arrive over HTTP."""
+        kind = sender.private if sender is not None else private
+        recipients = [
+            member for member in self.members(frame.topic, kind) if member is not sender or member.broadcast_self
+        ]
         return self.fan_out(frame, recipients)
 
     def fan_out(self, frame: Frame, members: Iterable[ChannelMember]) -> int:

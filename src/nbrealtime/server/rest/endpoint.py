@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from nbrealtime import schema
-from nbrealtime.server import policies
+from nbrealtime.server import policies, rooms
 from nbrealtime.server.rest import query as rest_query
 from nbrealtime.server.rest import writes
 from nbrealtime.server.rest.errors import RestError, error_response
@@ -135,20 +135,51 @@ async def table_endpoint(request: Request) -> Response:
 
 
 async def rpc_endpoint(request: Request) -> Response:
-    """``/rest/v1/rpc/{fn}``: there are no functions here."""
+    """``POST /rest/v1/rpc/{fn}``: the room functions (``server/rooms.py``), in one transaction each."""
     context: ServerContext = request.app.state.context
     claims: Claims | None = None
     try:
         claims = _authenticate(request, context)
         name = request.path_params["function"]
-        raise RestError(
-            404,
-            "PGRST202",
-            f"Could not find the function public.{name} without parameters in the schema cache",
-            hint="nbrealtime's data API has no database functions.",
-        )
+        function = rooms.FUNCTIONS.get(name)
+        if function is None or request.method != "POST":
+            raise RestError(
+                404,
+                "PGRST202",
+                f"Could not find the function public.{name} in the schema cache",
+                hint=f"nbrealtime's data API has the functions {', '.join(sorted(rooms.FUNCTIONS))} (POST).",
+            )
+        body = await _body(request, context.config.limits.max_request_bytes)
+        if body is not None and not isinstance(body, dict):
+            raise RestError(400, "PGRST102", "Empty or invalid json")
+        call = rooms.RoomCall(claims, context.tables, context.is_room_member, body or {})
+        result, written = await context.database.run(_call, context, function, call)
+        for table, change in written:
+            _publish(context, table, [change])
+        return Response(orjson.dumps(result), 200, media_type="application/json")
     except DatabaseError as error:
         return error_response(error, anon=claims is None or claims.role == ANON, head=request.method == "HEAD")
+
+
+def _call(context: ServerContext, function: Any, call: rooms.RoomCall) -> tuple[Any, rooms.Written]:
+    with context.database.transaction() as connection:
+        return function(connection, call)
+
+
+def _check_locked(table: schema.Table, claims: Claims, body: Any) -> None:
+    """Columns only nbrealtime's functions write (``Table.locked``): PostgreSQL has no privilege on them for the API
+    roles, and says so."""
+    if claims.bypasses_policies or not table.locked:
+        return
+    for item in body if isinstance(body, list) else [body]:
+        if isinstance(item, dict):
+            locked = sorted(set(item) & set(table.locked))
+            if locked:
+                raise DatabaseError(
+                    "42501",
+                    f"permission denied for table {table.name}",
+                    f"the columns {', '.join(locked)} are changed only by nbrealtime's room functions",
+                )
 
 
 def _read(
@@ -200,6 +231,7 @@ def _write(
     params = request.query_params
     query = rest_query.parse_query(table, params, request.headers, read=False)
     caller = writes.Caller(claims, context.is_room_member, Defaults.for_caller(claims.user_id))
+    _check_locked(table, claims, body)
     if method == "POST":
         if body is None or not isinstance(body, dict | list):
             raise RestError(400, "PGRST102", "Empty or invalid json")
@@ -246,3 +278,5 @@ def _publish(context: ServerContext, table: schema.Table, changes: list[writes.C
             context.changes.publish(table, change.event, change.record, change.old_record, timestamp)
         except Exception:
             logger.exception("publishing a %s on %s failed", change.event, table.name)
+    if table.name == schema.ROOM_MEMBERS_TABLE and changes:
+        context.membership_changed({str((c.record or c.old_record or {}).get("room")) for c in changes})
