@@ -16,6 +16,7 @@ import pytest
 
 from nbrealtime.pgsql import MIGRATION_PATH, RESERVED_WORDS, migration_sql, policy_condition
 from nbrealtime.schema import BUILTIN_TABLES, OPERATIONS, Table, builtin_tables, load_schema_file, make_table
+from tests import query_cases
 from tests.policy_cases import ACTORS, BUILTIN_CASES, A, B, PolicyCase, Row, User, resolve, scenario
 from tests.postgres import PostgresCluster, PostgresUnavailable
 
@@ -368,6 +369,33 @@ def test_sql_command_reports_a_missing_schema_file(tmp_path: Path) -> None:
     result = _nbrealtime_sql("--schema", str(tmp_path / "missing.toml"))
     assert (result.returncode, result.stdout) == (1, "")
     assert "cannot read" in result.stderr and "missing.toml" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------- query cases
+
+
+@pytest.fixture(scope="module")
+def docs_db(cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The query cases' table, made by ``nbrealtime sql`` from their schema and filled with their rows."""
+    schema = tmp_path_factory.mktemp("query-cases") / "schema.toml"
+    schema.write_text(query_cases.SCHEMA, encoding="utf-8")
+    result = _nbrealtime_sql("--schema", str(schema))
+    assert result.returncode == 0, result.stderr
+    database = cluster.create_database("querycases")
+    _apply(cluster, result.stdout, database)
+    rows = _literal(json.dumps(list(query_cases.ROWS)))
+    fill = f"insert into public.docs select * from json_populate_recordset(null::public.docs, {rows})"
+    cluster.psql(fill, database=database)
+    return database
+
+
+@pytest.mark.parametrize("case", query_cases.CASES, ids=lambda case: case.name)
+def test_query_case(cluster: PostgresCluster, docs_db: str, case: query_cases.QueryCase) -> None:
+    """PostgreSQL returns the rows the embedded server must return (``tests/server/test_query_cases.py``)."""
+    sql = f"select 'ids:' || coalesce(string_agg(id::text, ',' order by id), '') from public.docs where {case.where}"
+    output = cluster.psql(f"begin;\n{_as_actor('anon')}{sql};\nrollback;\n", database=docs_db)
+    ids = output.split("ids:")[1].strip()
+    assert tuple(int(id_) for id_ in ids.split(",") if id_) == case.ids
 
 
 # ---------------------------------------------------------------------------------------------------- translation
