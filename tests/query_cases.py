@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CASES", "ERROR_CASES", "ROWS", "SCHEMA", "QueryCase"]
+__all__ = ["CASES", "ERROR_CASES", "ROWS", "SCHEMA", "SELECT_CASES", "QueryCase", "SelectCase"]
 
 SCHEMA = """
 [tables.docs]
@@ -50,12 +50,24 @@ ROWS: tuple[dict[str, object], ...] = (
 
 @dataclass(frozen=True)
 class QueryCase:
-    """``query`` (PostgREST filter parameters) and ``where`` (PostgreSQL) both select exactly ``ids``."""
+    """``query`` (PostgREST filter parameters) and ``where`` (PostgreSQL) both select exactly ``ids``, in the order
+    of ``order_by`` (PostgreSQL; the query then has its own ``order``)."""
 
     name: str
     query: str
     where: str
     ids: tuple[int, ...]
+    order_by: str = "id"
+
+
+@dataclass(frozen=True)
+class SelectCase:
+    """``query`` (``select=…&order=…``) answers ``rows``, as ``json_agg`` of ``sql`` does on PostgreSQL."""
+
+    name: str
+    query: str
+    sql: str
+    rows: tuple[dict[str, object], ...]
 
 
 CASES: tuple[QueryCase, ...] = (
@@ -115,6 +127,61 @@ CASES: tuple[QueryCase, ...] = (
     ),
 )
 
+PATH_CASES: tuple[QueryCase, ...] = (
+    QueryCase("path text eq", "meta->>s=eq.x", "meta->>'s' = 'x'", (2,)),
+    QueryCase("path json eq", "meta->k=eq.1", "meta->'k' = '1'", (1,)),
+    QueryCase("path text of true", "meta->>k=eq.true", "meta->>'k' = 'true'", (4,)),
+    QueryCase("path json order", "meta->k=gt.1", "meta->'k' > '1'", (2, 4)),
+    QueryCase("path text order", "meta->>k=gt.1", "meta->>'k' > '1'", (2, 4)),
+    QueryCase("path index", "meta->l->>0=eq.1", "meta->'l'->>0 = '1'", (1,)),
+    QueryCase("path negative index", "meta->l->>-1=eq.2", "meta->'l'->>-1 = '2'", (1,)),
+    QueryCase("path contains", 'meta->o=cs.{"p":1}', "meta->'o' @> '{\"p\":1}'", (4,)),
+    QueryCase("path in", "meta->>k=in.(1,2)", "meta->>'k' in ('1','2')", (1, 2)),
+    QueryCase("path missing is null", "meta->s=is.null", "meta->'s' is null", (1, 3, 4, 5)),
+    QueryCase("path like", "meta->>k=like.*ru*", "meta->>'k' like '%ru%'", (4,)),
+    QueryCase("path in a tree", "or=(meta->>s.eq.x,meta->k.eq.1)", "meta->>'s' = 'x' or meta->'k' = '1'", (1, 2)),
+    QueryCase("order by json", "order=meta->k.desc,id", "true", (3, 5, 4, 2, 1), "meta->'k' desc, id"),
+    QueryCase("order by text", "order=meta->>k.asc,id", "true", (1, 2, 4, 3, 5), "meta->>'k' asc, id"),
+    QueryCase("order nulls first", "order=title.nullsfirst,id", "true", (3, 1, 5, 2, 4), "title nulls first, id"),
+)
+CASES += PATH_CASES
+
+SELECT_CASES: tuple[SelectCase, ...] = (
+    SelectCase(
+        "json paths",
+        "select=id,title:meta->>s,meta->k,meta->l->0,x:meta->o->>p,meta->>o&order=id",
+        "select id, meta->>'s' as title, meta->'k' as k, meta->'l'->0 as l, meta->'o'->>'p' as x, meta->>'o' as o"
+        " from public.docs order by id",
+        (
+            {"id": 1, "title": None, "k": 1, "l": 1, "x": None, "o": None},
+            {"id": 2, "title": "x", "k": 2, "l": None, "x": None, "o": None},
+            {"id": 3, "title": None, "k": None, "l": None, "x": None, "o": None},
+            {"id": 4, "title": None, "k": True, "l": None, "x": "1", "o": '{"p": 1}'},
+            {"id": 5, "title": None, "k": None, "l": None, "x": None, "o": None},
+        ),
+    ),
+    SelectCase(
+        "casts",
+        "select=id::text,n::text,tags::text,meta::text,body:n::numeric,title::text&order=id",
+        "select id::text as id, n::text as n, tags::text as tags, meta::text as meta, n::numeric as body,"
+        " title::text as title from public.docs order by id",
+        (
+            {"id": "1", "n": "3", "tags": "{a,b}", "meta": '{"k": 1, "l": [1, 2]}', "body": 3, "title": "Cats"},
+            {"id": "2", "n": "10", "tags": "{b}", "meta": '{"k": 2, "s": "x"}', "body": 10, "title": "dogs"},
+            {"id": "3", "n": None, "tags": None, "meta": '[1, "x"]', "body": None, "title": None},
+            {
+                "id": "4",
+                "n": "7",
+                "tags": "{c,NULL}",
+                "meta": '{"k": true, "o": {"p": 1}}',
+                "body": 7,
+                "title": "fat cat",
+            },  # noqa: E501
+            {"id": "5", "n": "0", "tags": "{}", "meta": "{}", "body": 0, "title": "Mats"},
+        ),
+    ),
+)
+
 ERROR_CASES: tuple[tuple[str, int, str], ...] = (
     # (query, HTTP status, PostgreSQL/PostgREST code) — what the embedded server answers for a query PostgREST refuses
     ("meta=ov.{a}", 404, "42883"),
@@ -125,4 +192,9 @@ ERROR_CASES: tuple[tuple[str, int, str], ...] = (
     ("title=like(some).{a}", 400, "PGRST100"),
     ("title=like(any).x", 400, "22P02"),
     ("meta=cs.{a}", 400, "22P02"),
+    ("title->>a=eq.x", 404, "42883"),
+    ("meta->>a->b=eq.x", 400, "PGRST100"),
+    ("n::text=eq.3", 400, "PGRST100"),
+    ("select=n::money", 400, "42704"),
+    ("select=nope->a", 400, "42703"),
 )

@@ -392,10 +392,22 @@ def docs_db(cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.mark.parametrize("case", query_cases.CASES, ids=lambda case: case.name)
 def test_query_case(cluster: PostgresCluster, docs_db: str, case: query_cases.QueryCase) -> None:
     """PostgreSQL returns the rows the embedded server must return (``tests/server/test_query_cases.py``)."""
-    sql = f"select 'ids:' || coalesce(string_agg(id::text, ',' order by id), '') from public.docs where {case.where}"
-    output = cluster.psql(f"begin;\n{_as_actor('anon')}{sql};\nrollback;\n", database=docs_db)
-    ids = output.split("ids:")[1].strip()
-    assert tuple(int(id_) for id_ in ids.split(",") if id_) == case.ids
+    ids = f"coalesce(string_agg(id::text, ',' order by {case.order_by}), '')"
+    output = _as_anon(cluster, docs_db, f"select 'ids:' || {ids} from public.docs where {case.where}")
+    assert tuple(int(id_) for id_ in output.split(",") if id_) == case.ids
+
+
+@pytest.mark.parametrize("case", query_cases.SELECT_CASES, ids=lambda case: case.name)
+def test_select_case(cluster: PostgresCluster, docs_db: str, case: query_cases.SelectCase) -> None:
+    """PostgREST answers ``json_agg`` of the select: the embedded server must give the same JSON."""
+    output = _as_anon(cluster, docs_db, f"select 'ids:' || coalesce(json_agg(t), '[]') from ({case.sql}) t")
+    assert tuple(json.loads(output)) == case.rows
+
+
+def _as_anon(cluster: PostgresCluster, database: str, sql: str) -> str:
+    """The text after ``ids:`` in the one-row answer of ``sql``, run as PostgREST runs an anon request."""
+    output = cluster.psql(f"begin;\n{_as_actor('anon')}{sql};\nrollback;\n", database=database)
+    return output.split("ids:", 1)[1].strip()
 
 
 # ---------------------------------------------------------------------------------------------------- translation

@@ -13,7 +13,7 @@ from postgrest.exceptions import APIError
 from supabase import AsyncClient
 
 from nbrealtime.launcher import ServerProcess, start_server
-from tests.query_cases import CASES, ERROR_CASES, ROWS, SCHEMA, QueryCase
+from tests.query_cases import CASES, ERROR_CASES, ROWS, SCHEMA, SELECT_CASES, QueryCase, SelectCase
 from tests.server.rest_support import api_client, headers
 
 
@@ -46,7 +46,8 @@ async def anon(docs_server: ServerProcess) -> AsyncIterator[AsyncClient]:
 
 
 def _query(case: QueryCase) -> str:
-    return f"/docs?select=id&order=id&{case.query}"
+    order = "" if "order=" in case.query else "order=id&"
+    return f"/docs?select=id&{order}{case.query}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -54,6 +55,13 @@ def test_query_case(http: httpx.Client, case: QueryCase) -> None:
     response = http.get(_query(case))
     assert response.status_code == 200, response.text
     assert tuple(row["id"] for row in response.json()) == case.ids
+
+
+@pytest.mark.parametrize("case", SELECT_CASES, ids=[case.name for case in SELECT_CASES])
+def test_select_case(http: httpx.Client, case: SelectCase) -> None:
+    response = http.get(f"/docs?{case.query}")
+    assert response.status_code == 200, response.text
+    assert tuple(response.json()) == case.rows
 
 
 @pytest.mark.parametrize(("query", "status", "code"), ERROR_CASES, ids=[query for query, _, _ in ERROR_CASES])
@@ -95,3 +103,11 @@ async def test_bad_tsquery_is_one_clear_error(anon: AsyncClient) -> None:
 def test_schema_and_rows_are_in_step() -> None:
     columns = {line.split("=")[0].strip() for line in SCHEMA.split("[tables.docs.columns]")[1].strip().splitlines()}
     assert all(set(row) == columns for row in ROWS)
+
+
+async def test_json_paths_and_casts_through_supabase_py(anon: AsyncClient) -> None:
+    docs = anon.table("docs")
+    rows = (await docs.select("id, title:meta->>s, meta->o, n::text").eq("meta->>s", "x").execute()).data
+    assert rows == [{"id": 2, "title": "x", "o": None, "n": "10"}]
+    ordered = await docs.select("id").not_.is_("meta->k", "null").order("meta->k", desc=True).execute()
+    assert [row["id"] for row in ordered.data] == [4, 2, 1]

@@ -29,7 +29,7 @@ from typing import Any, Literal
 import orjson
 
 from nbrealtime import schema
-from nbrealtime.server import fulltext
+from nbrealtime.server import fields, fulltext
 from nbrealtime.server.storage import DatabaseError, encode, from_text, pg_type_name, quote, split_list
 
 __all__ = [
@@ -161,7 +161,8 @@ def _fts(value: str | None, kind: str, config: str | None, query: str) -> int | 
 
 
 def register_sql_functions(connection: sqlite3.Connection) -> None:
-    """Install the functions that compiled filters call (once per connection)."""
+    """Install the functions and collation that compiled filters and orderings use (once per connection)."""
+    fields.register_sql_functions(connection)
     for name, function in _PATTERN_FUNCTIONS.items():
         connection.create_function(name, 3, function, deterministic=True)
     connection.create_function("nbrt_contains", 4, _contains, deterministic=True)
@@ -185,12 +186,17 @@ class Condition:
     value: Any
     negate: bool = False
     modifier: str | None = None
+    field: fields.Field | None = None
+    """Set for a JSON path (``data->>title``): ``column`` is then the path's value as a column (text or jsonb)."""
 
     def evaluate(self, row: Mapping[str, Any]) -> Truth:
         if self.column.name not in row:
             return None  # realtime: a row passes only if every filter column is present
         try:
-            stored = encode(self.column, row[self.column.name])
+            if self.field is not None:
+                stored = self.field.stored(encode(self.field.column, row[self.column.name]))
+            else:
+                stored = encode(self.column, row[self.column.name])
         except DatabaseError:
             return None
         result = self._compare(stored)
@@ -222,6 +228,8 @@ class Condition:
             if stored in value:
                 return True
             return None if None in value else False
+        if self._jsonb:
+            stored, value = fields.jsonb_key(orjson.loads(stored)), fields.jsonb_key(orjson.loads(value))
         if op == "eq":
             return stored == value
         if op == "neq":
@@ -235,31 +243,41 @@ class Condition:
         return stored <= value
 
     def to_sql(self, qualifier: str) -> tuple[str, list[Any]]:
-        column = f"{quote(qualifier)}.{quote(self.column.name)}"
+        if self.field is not None:
+            column, lead = self.field.sql(qualifier)
+        else:
+            column, lead = f"{quote(qualifier)}.{quote(self.column.name)}", []
         op, value = self.op, self.value
+        params: list[Any] = [*lead]
         if op == "is":
-            sql, params = (f"{column} IS NULL", []) if value is None else (f"{column} IS ?", [int(value)])
+            sql = f"{column} IS NULL" if value is None else f"{column} IS ?"
+            params += [] if value is None else [int(value)]
         elif op == "isdistinct":
-            sql, params = f"{column} IS NOT ?", [value]
+            sql, params = f"{column} IS NOT ?", [*lead, value]
         elif op in _PATTERN_OPS and self.modifier in ("any", "all"):
             function, insensitive = _PATTERN_OPS[op]
             joiner = " OR " if self.modifier == "any" else " AND "
             empty = "0" if self.modifier == "any" else "1"
             sql = joiner.join(f"{function}({column}, ?, {int(insensitive)})" for _ in value) or empty
-            params = list(value)
+            params = [param for pattern in value for param in (*lead, pattern)]
         elif op in _PATTERN_OPS:
             function, insensitive = _PATTERN_OPS[op]
-            sql, params = f"{function}({column}, ?, {int(insensitive)})", [value]
+            sql, params = f"{function}({column}, ?, {int(insensitive)})", [*lead, value]
         elif op in _CONTAINMENT:
-            sql, params = f"nbrt_contains({column}, ?, '{op}', {int(not self.column.array)})", [value]
+            sql, params = f"nbrt_contains({column}, ?, '{op}', {int(not self.column.array)})", [*lead, value]
         elif op in _TEXT_SEARCH:
-            sql, params = f"nbrt_fts({column}, '{op}', ?, ?)", [self.modifier, value]
+            sql, params = f"nbrt_fts({column}, '{op}', ?, ?)", [*lead, self.modifier, value]
         elif op == "in":
             sql = f"{column} IN ({', '.join('?' for _ in value)})" if value else "0"
-            params = list(value)
+            params = [*lead, *value] if value else []
         else:
-            sql, params = f"{column} {_COMPARISONS[op]} ?", [value]
+            collate = " COLLATE nbrt_jsonb" if self._jsonb else ""
+            sql, params = f"{column}{collate} {_COMPARISONS[op]} ?", [*lead, value]
         return (f"NOT ({sql})", params) if self.negate else (f"({sql})", params)
+
+    @property
+    def _jsonb(self) -> bool:
+        return self.column.type == "jsonb" and not self.column.array
 
 
 @dataclass(frozen=True)
@@ -324,13 +342,6 @@ class Filter:
 # ---------------------------------------------------------------------------------------------------- building
 
 
-def _column(table: schema.Table, name: str) -> schema.Column:
-    column = table.column(name)
-    if column is None:
-        raise DatabaseError("42703", f"column {table.name}.{name} does not exist")
-    return column
-
-
 def _value(column: schema.Column, text: str | None) -> Any:
     return None if text is None else encode(column, from_text(column, text))
 
@@ -363,9 +374,10 @@ def build_condition(
     Raises :class:`storage.DatabaseError` (``42703`` unknown column, ``22P02`` bad value, ``42883`` operator on a
     column type that has none, ``PGRST100`` bad ``is`` value, ``42601`` bad tsquery).
     """
-    column = _column(table, column_name)
+    field = fields.parse_field(table, column_name)
+    column, path = field.target, field if field.path else None
     if op == "in":
-        return Condition(column, op, tuple(_value(column, item) for item in value), negate)
+        return Condition(column, op, tuple(_value(column, item) for item in value), negate, field=path)
     if op == "is":
         lowered = str(value).lower()
         if lowered not in _IS_VALUES:
@@ -374,7 +386,7 @@ def build_condition(
             raise DatabaseError(
                 "42804", f"argument of IS {lowered.upper()} must be type boolean, not type {pg_type_name(column)}"
             )
-        return Condition(column, op, _IS_VALUES[lowered], negate)
+        return Condition(column, op, _IS_VALUES[lowered], negate, field=path)
     if op in _PATTERN_OPS:
         if not _is_text(column):
             symbol = {"like": "~~", "ilike": "~~*", "match": "~", "imatch": "~*"}[op]
@@ -388,17 +400,17 @@ def build_condition(
             if any(item is None for item in value):
                 raise DatabaseError("22004", f"{op}({modifier}) does not take NULL patterns")
             value = tuple(value)
-        return Condition(column, op, value, negate, modifier)
+        return Condition(column, op, value, negate, modifier, path)
     if op in _CONTAINMENT:
         if not column.array and (column.type != "jsonb" or op == "ov"):
             raise _no_operator(column, _CONTAINMENT[op])
-        return Condition(column, op, _value(column, value), negate)
+        return Condition(column, op, _value(column, value), negate, field=path)
     if op in _TEXT_SEARCH:
         if not _is_text(column):
             raise _no_operator(column, "@@", "tsquery")
         fulltext.parse_query(op, value, modifier)  # refuse a bad query or configuration now, not inside SQLite
-        return Condition(column, op, value, negate, modifier)
-    return Condition(column, op, _value(column, value), negate)
+        return Condition(column, op, value, negate, modifier, path)
+    return Condition(column, op, _value(column, value), negate, field=path)
 
 
 def _parse_error(text: str, details: str) -> DatabaseError:

@@ -169,8 +169,9 @@ def _read(
     if prefer.count:
         total = connection.execute(f"SELECT COUNT(*) FROM {quote(table.name)} WHERE {where}", params).fetchone()[0]
     window, window_params = query.window_sql()
+    order, order_params = query.order_sql()
     rows = connection.execute(
-        f"SELECT * FROM {quote(table.name)} WHERE {where}{query.order_sql()}{window}", [*params, *window_params]
+        f"SELECT * FROM {quote(table.name)} WHERE {where}{order}{window}", [*params, *order_params, *window_params]
     ).fetchall()
     if total is not None and query.offset and query.offset > total:
         raise RestError(

@@ -10,14 +10,16 @@ from typing import Any
 from starlette.datastructures import Headers, QueryParams
 
 from nbrealtime import schema
-from nbrealtime.server import filters
+from nbrealtime.server import fields, filters
 from nbrealtime.server.rest.errors import RestError
-from nbrealtime.server.storage import DatabaseError, quote
+from nbrealtime.server.storage import DatabaseError
 
 __all__ = ["Prefer", "Query", "Representation", "parse_columns", "parse_prefer", "parse_query", "representation"]
 
 _RESERVED = {"select", "order", "limit", "offset", "columns", "on_conflict"}
 _LOGIC_KEYS = {"or", "and", "not.or", "not.and"}
+_FIELD_NAME = re.compile(r"->|::")
+_ALIAS = re.compile(r"^[^:]+:(?!:)")  # ``alias:field`` (a cast's ``::`` is not an alias)
 
 
 def _bad_param(message: str, details: str | None = None) -> RestError:
@@ -29,17 +31,24 @@ class Query:
     """What a request selects: output columns (name → column), the filter, ordering and the window."""
 
     table: schema.Table
-    select: tuple[tuple[str, str], ...]
+    select: tuple[tuple[str, fields.Field], ...]
     filter: filters.Filter
-    order: tuple[str, ...] = ()
+    order: tuple[tuple[fields.Field, str], ...] = ()
     limit: int | None = None
     offset: int = 0
 
     def project(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        return {output: row[column] for output, column in self.select}
+        return {output: field.value(row) for output, field in self.select}
 
-    def order_sql(self) -> str:
-        return f" ORDER BY {', '.join(self.order)}" if self.order else ""
+    def order_sql(self) -> tuple[str, list[Any]]:
+        """``ORDER BY`` and its parameters (JSON paths are bound)."""
+        terms, params = [], []
+        for term, direction in self.order:
+            expression, field_params = term.sql(self.table.name)
+            collate = " COLLATE nbrt_jsonb" if term.path and not term.as_text else ""
+            terms.append(f"{expression}{collate} {direction}")
+            params += field_params
+        return (f" ORDER BY {', '.join(terms)}", params) if terms else ("", [])
 
     def window_sql(self) -> tuple[str, list[int]]:
         if self.limit is None and not self.offset:
@@ -47,14 +56,14 @@ class Query:
         return " LIMIT ? OFFSET ?", [-1 if self.limit is None else self.limit, self.offset]
 
 
-def _parse_select(table: schema.Table, text: str | None) -> tuple[tuple[str, str], ...]:
+def _parse_select(table: schema.Table, text: str | None) -> tuple[tuple[str, fields.Field], ...]:
     if text is None or not text.strip():
         text = "*"
-    items: list[tuple[str, str]] = []
+    items: list[tuple[str, fields.Field]] = []
     for raw in filters.split_top_level(text):
         item = raw.strip()
         if item == "*":
-            items.extend((name, name) for name in table.column_names)
+            items.extend((column.name, fields.Field(column)) for column in table.columns)
             continue
         if "(" in item:
             relation = item.split("(", 1)[0].split(":")[-1].strip("!")
@@ -64,29 +73,21 @@ def _parse_select(table: schema.Table, text: str | None) -> tuple[tuple[str, str
                 f"Could not find a relationship between '{table.name}' and '{relation}' in the schema cache",
                 hint="nbrealtime's data API does not embed related tables; query them separately.",
             )
-        if "::" in item or "->" in item:
-            raise _bad_param(f'"failed to parse select parameter ({text})"', "casts and JSON paths are not supported")
-        alias, colon, name = item.partition(":")
-        if not colon:
-            alias = name = item
-        alias, name = alias.strip().strip('"'), name.strip().strip('"')
-        if not name or not alias:
+        alias, colon, name = item.partition(":") if _ALIAS.match(item) else ("", "", item)
+        if not name.strip() or (colon and not alias.strip()):
             raise _bad_param(f'"failed to parse select parameter ({text})"', "empty column name")
-        if table.column(name) is None:
-            raise DatabaseError("42703", f"column {table.name}.{name} does not exist")
-        items.append((alias, name))
+        field = fields.parse_field(table, name, allow_cast=True)
+        items.append((alias.strip().strip('"') or field.key, field))
     return tuple(items)
 
 
-def _parse_order(table: schema.Table, text: str | None) -> tuple[str, ...]:
+def _parse_order(table: schema.Table, text: str | None) -> tuple[tuple[fields.Field, str], ...]:
     if not text:
         return ()
     terms = []
-    for raw in text.split(","):
+    for raw in filters.split_top_level(text):
         name, *modifiers = raw.strip().split(".")
-        column = table.column(name.strip('"'))
-        if column is None:
-            raise DatabaseError("42703", f"column {table.name}.{name} does not exist")
+        field = fields.parse_field(table, name)
         direction, nulls = "ASC", None
         for modifier in modifiers:
             if modifier in ("asc", "desc"):
@@ -97,7 +98,7 @@ def _parse_order(table: schema.Table, text: str | None) -> tuple[str, ...]:
                 raise _bad_param(f'"failed to parse order ({text})" (line 1, column 1)', f'unexpected "{modifier}"')
         # PostgreSQL sorts NULLs as larger than any value; SQLite as smaller.  Say it explicitly.
         nulls = nulls or ("NULLS LAST" if direction == "ASC" else "NULLS FIRST")
-        terms.append(f"{quote(table.name)}.{quote(column.name)} {direction} {nulls}")
+        terms.append((field, f"{direction} {nulls}"))
     return tuple(terms)
 
 
@@ -132,7 +133,7 @@ def parse_query(table: schema.Table, params: QueryParams, headers: Headers, *, r
     for key, value in params.multi_items():
         if key in _RESERVED:
             continue
-        if key in _LOGIC_KEYS or table.column(key) is not None:
+        if key in _LOGIC_KEYS or table.column(_FIELD_NAME.split(key, 1)[0]) is not None:
             filter_params.append((key, value))
         elif "." in key:
             raise RestError(

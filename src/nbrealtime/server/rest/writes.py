@@ -209,9 +209,10 @@ def _targets(
         where += f" AND {sql}"
         params += policy_params
     window, window_params = query.window_sql()
+    order, order_params = query.order_sql()
     rows = connection.execute(
-        f"SELECT rowid AS _rowid, * FROM {quote(table.name)} WHERE {where}{query.order_sql()}{window}",
-        (*params, *window_params),
+        f"SELECT rowid AS _rowid, * FROM {quote(table.name)} WHERE {where}{order}{window}",
+        (*params, *order_params, *window_params),
     ).fetchall()
     if max_affected is not None and len(rows) > max_affected:
         raise RestError(
