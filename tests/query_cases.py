@@ -176,7 +176,7 @@ SELECT_CASES: tuple[SelectCase, ...] = (
                 "meta": '{"k": true, "o": {"p": 1}}',
                 "body": 7,
                 "title": "fat cat",
-            },  # noqa: E501
+            },
             {"id": "5", "n": "0", "tags": "{}", "meta": "{}", "body": 0, "title": "Mats"},
         ),
     ),

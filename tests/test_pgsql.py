@@ -16,7 +16,7 @@ import pytest
 
 from nbrealtime.pgsql import MIGRATION_PATH, RESERVED_WORDS, migration_sql, policy_condition
 from nbrealtime.schema import BUILTIN_TABLES, OPERATIONS, Table, builtin_tables, load_schema_file, make_table
-from tests import query_cases
+from tests import query_cases, relation_cases
 from tests.policy_cases import ACTORS, BUILTIN_CASES, A, B, PolicyCase, Row, User, resolve, scenario
 from tests.postgres import PostgresCluster, PostgresUnavailable
 
@@ -408,6 +408,50 @@ def _as_anon(cluster: PostgresCluster, database: str, sql: str) -> str:
     """The text after ``ids:`` in the one-row answer of ``sql``, run as PostgREST runs an anon request."""
     output = cluster.psql(f"begin;\n{_as_actor('anon')}{sql};\nrollback;\n", database=database)
     return output.split("ids:", 1)[1].strip()
+
+
+# ---------------------------------------------------------------------------------------------------- relations
+
+
+@pytest.fixture(scope="module")
+def relations_db(cluster: PostgresCluster) -> str:
+    """``nbrealtime sql --schema tests/schemas/relations.toml``, applied twice (seed rows must go in once)."""
+    result = _nbrealtime_sql("--schema", str(relation_cases.SCHEMA_FILE))
+    assert result.returncode == 0, result.stderr
+    database = cluster.create_database("relations")
+    _apply(cluster, result.stdout, database)
+    _apply(cluster, result.stdout, database)
+    return database
+
+
+def test_relations_seed_rows_and_identity(cluster: PostgresCluster, relations_db: str) -> None:
+    rows = cluster.psql("select id, name, country from public.authors order by id", database=relations_db)
+    assert rows.split() == ["1|Ada|UK", "2|Grace|US"]
+    inserted = "begin; insert into public.posts (author, title) values (1, 'New') returning id; rollback;"
+    assert cluster.psql(inserted, database=relations_db).split() == ["12"]  # the sequence moved past the seeds
+
+
+@pytest.mark.parametrize("case", relation_cases.REFUSED_WRITES, ids=lambda case: case.name)
+def test_relations_refused_write(
+    cluster: PostgresCluster, relations_db: str, case: relation_cases.RefusedWrite
+) -> None:
+    sql = f"\\set VERBOSITY verbose\nbegin;\n{_as_actor('service_role')}{case.sql};\nrollback;\n"
+    result = cluster.try_psql(sql, database=relations_db)
+    assert result.returncode != 0
+    assert f"ERROR:  {case.code}: {case.message}\n" in result.stderr, result.stderr
+
+
+def test_relations_cascade_set_null_and_restrict(cluster: PostgresCluster, relations_db: str) -> None:
+    sql = (
+        "begin;\n"
+        "insert into public.secrets (id, owner, post, note) values ('s', gen_random_uuid(), 10, 'n');\n"
+        "delete from public.authors where id = 2;\n"
+        "select id, coalesce(editor::text, 'null') from public.posts order by id;\n"
+        "delete from public.posts where id = 10;\n"
+    )
+    result = cluster.try_psql(sql, database=relations_db)
+    assert result.stdout.split() == ["10|null"]
+    assert 'Key (id)=(10) is still referenced from table "secrets".' in result.stderr
 
 
 # ---------------------------------------------------------------------------------------------------- translation

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from nbrealtime import schema
-from nbrealtime.server import auth, filters, rest, storage
+from nbrealtime.server import auth, constraints, filters, rest, storage
 from nbrealtime.server.changes import ChangeFeed
 from nbrealtime.server.config import ServerConfig
 from nbrealtime.server.database import Database
@@ -64,6 +64,7 @@ def build_context(config: ServerConfig, keys: ProjectKeys) -> ServerContext:
     if config.schema_file is not None:
         tables.update({table.name: table for table in schema.load_schema_file(config.schema_file)})
     storage.create_tables(database.connection, tables.values())
+    constraints.seed(database.connection, tables.values())
     database.on_connect(filters.register_sql_functions)
     hub = Hub()
     changes = ChangeFeed(tables, lambda user_id, room: is_room_member(database, user_id, room))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nbrealtime import schema
-from nbrealtime.server import policies
+from nbrealtime.server import constraints, policies
 from nbrealtime.server.rest.errors import RestError
 from nbrealtime.server.rest.query import Query, unknown_column
 from nbrealtime.server.storage import (
@@ -24,7 +24,6 @@ from nbrealtime.server.storage import (
     decode_row,
     encode,
     quote,
-    unique_violation,
 )
 from nbrealtime.server.tokens import Claims
 
@@ -113,7 +112,7 @@ def _insert_row(connection: sqlite3.Connection, table: schema.Table, row: dict[s
     try:
         rowid = connection.execute(sql, tuple(stored.values())).fetchone()[0]
     except sqlite3.IntegrityError as error:
-        raise unique_violation(table, error, row) from None
+        raise constraints.integrity_error(connection, table, error, row) from None
     return _read(connection, table, rowid)
 
 
@@ -126,7 +125,7 @@ def _update_row(connection: sqlite3.Connection, table: schema.Table, rowid: int,
             (*stored.values(), rowid),
         ).fetchone()[0]
     except sqlite3.IntegrityError as error:
-        raise unique_violation(table, error, row) from None
+        raise constraints.integrity_error(connection, table, error, row) from None
     return _read(connection, table, new_rowid)
 
 
@@ -172,6 +171,7 @@ def insert(
         row = apply_defaults(table, given, caller.defaults)
         _stored(table, row)  # type errors (22P02) before constraint errors, as PostgreSQL reports them
         check_not_null(table, row)
+        constraints.check_row(table, row, given)
         policies.check_row(table, "insert", row, caller.claims, caller.is_member)
         existing = _find(connection, table, {name: row.get(name) for name in target}) if target else None
         if existing is None:
@@ -191,6 +191,7 @@ def insert(
             raise policies.PolicyViolation(table, claims)
         merged = {**old, **given}
         check_not_null(table, merged)
+        constraints.check_row(table, merged, set(given) - set(target), updating=True)
         policies.check_row(table, "update", merged, claims, is_member)
         record = _update_row(connection, table, rowid, merged)
         result.rows.append(record)
@@ -244,6 +245,7 @@ def update(
         new = {**old, **values}
         _stored(table, new)
         check_not_null(table, new)
+        constraints.check_row(table, new, values, updating=True)
         policies.check_row(table, "update", new, caller.claims, caller.is_member)
         record = _update_row(connection, table, rowid, new)
         result.rows.append(record)
@@ -257,7 +259,10 @@ def delete(
     """DELETE every visible, deletable row the filter selects."""
     result = WriteResult()
     for rowid, old in _targets(connection, query, caller, "delete", max_affected):
-        connection.execute(f"DELETE FROM {quote(query.table.name)} WHERE rowid = ?", (rowid,))
+        try:
+            connection.execute(f"DELETE FROM {quote(query.table.name)} WHERE rowid = ?", (rowid,))
+        except sqlite3.IntegrityError as error:
+            raise constraints.integrity_error(connection, query.table, error, old, deleting=True) from None
         result.rows.append(old)
         result.changes.append(Change("DELETE", None, old))
     return result
