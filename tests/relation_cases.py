@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["REFUSED_WRITES", "SCHEMA_FILE", "RefusedWrite"]
+__all__ = ["EMBEDDED_SECRETS", "REFUSED_WRITES", "SCHEMA_FILE", "SECRETS", "RefusedWrite"]
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "relations.toml"
 
@@ -92,3 +92,17 @@ REFUSED_WRITES: tuple[RefusedWrite, ...] = (
         'column "id" can only be updated to DEFAULT',
     ),
 )
+
+
+# Row policies inside embedding: secrets are readable by their owner only ("A" and "B" are two signed-in users).
+SECRETS: tuple[dict[str, object], ...] = (
+    {"id": "a1", "owner": "A", "post": 10, "note": "A on 10"},
+    {"id": "b1", "owner": "B", "post": 10, "note": "B on 10"},
+    {"id": "b2", "owner": "B", "post": 11, "note": "B on 11"},
+)
+#: actor → ``posts?select=id,secrets(note)&order=id`` as (post id, notes) pairs; and the posts ``secrets!inner`` keeps.
+EMBEDDED_SECRETS: dict[str, tuple[tuple[tuple[int, tuple[str, ...]], ...], tuple[int, ...]]] = {
+    "anon": (((10, ()), (11, ())), ()),
+    "A": (((10, ("A on 10",)), (11, ())), (10,)),
+    "B": (((10, ("B on 10",)), (11, ("B on 11",))), (10, 11)),
+}

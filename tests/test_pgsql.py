@@ -454,6 +454,25 @@ def test_relations_cascade_set_null_and_restrict(cluster: PostgresCluster, relat
     assert 'Key (id)=(10) is still referenced from table "secrets".' in result.stderr
 
 
+@pytest.mark.parametrize("actor", sorted(relation_cases.EMBEDDED_SECRETS))
+def test_relations_embedding_sees_what_rls_shows(cluster: PostgresCluster, relations_db: str, actor: str) -> None:
+    """PostgREST embeds with a join under the caller's RLS: the notes per post must be what the embedded server
+    embeds (``tests/server/test_relations.py``)."""
+    rows = [{**row, "owner": USER_IDS[str(row["owner"])]} for row in relation_cases.SECRETS]
+    notes = "(select coalesce(string_agg(s.note, ';' order by s.id), '') from public.secrets s where s.post = p.id)"
+    exists = "exists (select 1 from public.secrets s where s.post = p.id)"
+    sql = (
+        "begin;\n"
+        + "".join(f"{_insert('secrets', row)};\n" for row in rows)
+        + _as_actor(actor)
+        + f"select p.id, {notes}, {exists} from public.posts p order by p.id;\nrollback;\n"
+    )
+    lines = [line.split("|") for line in cluster.psql(sql, database=relations_db).split("\n") if "|" in line]
+    embedded = tuple((int(id_), tuple(note for note in text.split(";") if note)) for id_, text, _ in lines)
+    inner = tuple(int(id_) for id_, _, kept in lines if kept == "t")
+    assert (embedded, inner) == relation_cases.EMBEDDED_SECRETS[actor]
+
+
 # ---------------------------------------------------------------------------------------------------- translation
 
 

@@ -13,8 +13,8 @@ import pytest
 from postgrest.exceptions import APIError
 
 from nbrealtime.launcher import ServerProcess, ServerStartError, start_server
-from tests.relation_cases import REFUSED_WRITES, SCHEMA_FILE, RefusedWrite
-from tests.server.rest_support import api_client, headers
+from tests.relation_cases import EMBEDDED_SECRETS, REFUSED_WRITES, SCHEMA_FILE, SECRETS, RefusedWrite
+from tests.server.rest_support import ALICE, BOB, api_client, headers, mint
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +82,45 @@ def test_a_bad_seed_row_stops_the_server_with_one_clear_line(tmp_path: Path) -> 
     log = (tmp_path / "server" / "server.log").read_text(encoding="utf-8")
     assert "value too long for type character(2)" in log
     assert "Traceback" not in log
+
+
+@pytest.fixture(scope="module")
+def with_secrets(relations_server: ServerProcess) -> ServerProcess:
+    users = {"A": ALICE, "B": BOB}
+    with _service(relations_server) as http:
+        rows = [{**row, "owner": users[str(row["owner"])]} for row in SECRETS]
+        http.post("/secrets", json=rows).raise_for_status()
+    return relations_server
+
+
+@pytest.mark.parametrize("actor", sorted(EMBEDDED_SECRETS))
+async def test_embedded_rows_follow_the_row_policy(with_secrets: ServerProcess, actor: str) -> None:
+    token = None if actor == "anon" else mint(with_secrets, {"A": ALICE, "B": BOB}[actor])
+    expected, inner = EMBEDDED_SECRETS[actor]
+    async with api_client(with_secrets, token) as client:
+        posts = client.table("posts")
+        rows = (await posts.select("id, secrets(note)").order("id").order("id", foreign_table="secrets").execute()).data
+        assert tuple((row["id"], tuple(s["note"] for s in row["secrets"])) for row in rows) == expected
+        kept = await posts.select("id, secrets!inner(id)", count="exact").order("id").execute()
+        assert tuple(row["id"] for row in kept.data) == inner and kept.count == len(inner)
+
+
+async def test_embedding_shapes_through_supabase_py(relations_server: ServerProcess) -> None:
+    async with api_client(relations_server) as client:
+        posts = client.table("posts")
+        rows = (await posts.select("id, writer:authors!author(name), editor(name)").order("id").execute()).data
+        assert rows == [
+            {"id": 10, "writer": {"name": "Ada"}, "editor": {"name": "Grace"}},
+            {"id": 11, "writer": {"name": "Grace"}, "editor": None},
+        ]
+        authors = client.table("authors")
+        nested = await authors.select("name, posts!author(title, authors!editor(name))").eq("id", 1).single().execute()
+        assert nested.data == {"name": "Ada", "posts": [{"title": "Notes on the engine", "authors": {"name": "Grace"}}]}
+        inner = await authors.select("name, posts!author!inner(id)").gt("posts.stars", 3).execute()
+        assert inner.data == [{"name": "Ada", "posts": [{"id": 10}]}]
+        with pytest.raises(APIError) as ambiguous:
+            await posts.select("*, authors(*)").execute()
+        assert ambiguous.value.code == "PGRST201" and "authors!posts_author_fkey" in (ambiguous.value.hint or "")
+        with pytest.raises(APIError) as missing:
+            await posts.select("*, readers(*)").execute()
+        assert missing.value.code == "PGRST200"

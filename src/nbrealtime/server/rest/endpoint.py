@@ -159,8 +159,8 @@ def _read(
     shape: rest_query.Representation,
     prefer: rest_query.Prefer,
 ) -> Response:
-    query = rest_query.parse_query(table, request.query_params, request.headers, read=True)
-    where, params = query.filter.to_sql()
+    query = rest_query.parse_query(table, request.query_params, request.headers, read=True, tables=context.tables)
+    where, params = query.where_sql(claims)
     policy, policy_params = policies.policy_sql(table, "select", claims)
     where = f"{where} AND {policy}"
     params = [*params, *policy_params]
@@ -180,7 +180,7 @@ def _read(
             "Requested range not satisfiable",
             f"An offset of {query.offset} was requested, but there are only {total} rows.",
         )
-    data = [query.project(decode_row(table, row)) for row in rows]
+    data = query.render(connection, [decode_row(table, row) for row in rows], claims)
     content = _json(data, shape)
     status = 206 if total is not None and len(data) < total else 200
     headers = {"Content-Range": _content_range(query.offset, len(data), total)}
@@ -199,7 +199,7 @@ def _write(
     """Run a write on the database thread; return the response and the committed changes to publish."""
     method = request.method
     params = request.query_params
-    query = rest_query.parse_query(table, params, request.headers, read=False)
+    query = rest_query.parse_query(table, params, request.headers, read=False, tables=context.tables)
     caller = writes.Caller(claims, context.is_room_member, Defaults.for_caller(claims.user_id))
     if method == "POST":
         if body is None or not isinstance(body, dict | list):
@@ -222,7 +222,7 @@ def _write(
             for row in result.rows:  # RETURNING needs the new rows to be visible to the caller
                 if not policies.row_allowed(table, "select", row, claims, context.is_room_member):
                     raise policies.PolicyViolation(table, claims)
-        content = _json([query.project(row) for row in result.rows], shape) if representation else b""
+        content = _json(query.render(connection, result.rows, claims), shape) if representation else b""
         if shape.single and not representation:
             _json(result.rows, shape)  # .single() on a write still demands exactly one row
     total = len(result.rows) if prefer.count else None

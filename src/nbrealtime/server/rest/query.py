@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,15 +12,16 @@ from starlette.datastructures import Headers, QueryParams
 
 from nbrealtime import schema
 from nbrealtime.server import fields, filters
+from nbrealtime.server.rest import embedding
 from nbrealtime.server.rest.errors import RestError
 from nbrealtime.server.storage import DatabaseError
+from nbrealtime.server.tokens import Claims
 
 __all__ = ["Prefer", "Query", "Representation", "parse_columns", "parse_prefer", "parse_query", "representation"]
 
 _RESERVED = {"select", "order", "limit", "offset", "columns", "on_conflict"}
 _LOGIC_KEYS = {"or", "and", "not.or", "not.and"}
 _FIELD_NAME = re.compile(r"->|::")
-_ALIAS = re.compile(r"^[^:]+:(?!:)")  # ``alias:field`` (a cast's ``::`` is not an alias)
 
 
 def _bad_param(message: str, details: str | None = None) -> RestError:
@@ -31,14 +33,23 @@ class Query:
     """What a request selects: output columns (name → column), the filter, ordering and the window."""
 
     table: schema.Table
-    select: tuple[tuple[str, fields.Field], ...]
+    select: embedding.Selection
     filter: filters.Filter
     order: tuple[tuple[fields.Field, str], ...] = ()
     limit: int | None = None
     offset: int = 0
 
-    def project(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        return {output: field.value(row) for output, field in self.select}
+    def render(
+        self, connection: sqlite3.Connection, rows: Sequence[Mapping[str, Any]], claims: Claims
+    ) -> list[dict[str, Any]]:
+        """The response objects for JSON-form ``rows``: the selected fields and embedded resources."""
+        return embedding.render(connection, self.select, rows, claims)
+
+    def where_sql(self, claims: Claims) -> tuple[str, list[Any]]:
+        """The filter and the ``!inner`` embeds' conditions (row policies are the caller's to add)."""
+        where, params = self.filter.to_sql()
+        inner, inner_params = embedding.inner_sql(self.select, self.table.name, claims)
+        return f"{where} AND {inner}", [*params, *inner_params]
 
     def order_sql(self) -> tuple[str, list[Any]]:
         """``ORDER BY`` and its parameters (JSON paths are bound)."""
@@ -54,31 +65,6 @@ class Query:
         if self.limit is None and not self.offset:
             return "", []
         return " LIMIT ? OFFSET ?", [-1 if self.limit is None else self.limit, self.offset]
-
-
-def _parse_select(table: schema.Table, text: str | None) -> tuple[tuple[str, fields.Field], ...]:
-    if text is None or not text.strip():
-        text = "*"
-    items: list[tuple[str, fields.Field]] = []
-    for raw in filters.split_top_level(text):
-        item = raw.strip()
-        if item == "*":
-            items.extend((column.name, fields.Field(column)) for column in table.columns)
-            continue
-        if "(" in item:
-            relation = item.split("(", 1)[0].split(":")[-1].strip("!")
-            raise RestError(
-                400,
-                "PGRST200",
-                f"Could not find a relationship between '{table.name}' and '{relation}' in the schema cache",
-                hint="nbrealtime's data API does not embed related tables; query them separately.",
-            )
-        alias, colon, name = item.partition(":") if _ALIAS.match(item) else ("", "", item)
-        if not name.strip() or (colon and not alias.strip()):
-            raise _bad_param(f'"failed to parse select parameter ({text})"', "empty column name")
-        field = fields.parse_field(table, name, allow_cast=True)
-        items.append((alias.strip().strip('"') or field.key, field))
-    return tuple(items)
 
 
 def _parse_order(table: schema.Table, text: str | None) -> tuple[tuple[fields.Field, str], ...]:
@@ -127,8 +113,17 @@ def _range_header(headers: Headers) -> tuple[int | None, int]:
     return last - first + 1, first
 
 
-def parse_query(table: schema.Table, params: QueryParams, headers: Headers, *, read: bool) -> Query:
-    """The :class:`Query` of a request; ``read`` also honours the ``Range`` header."""
+def parse_query(
+    table: schema.Table,
+    params: QueryParams,
+    headers: Headers,
+    *,
+    read: bool,
+    tables: Mapping[str, schema.Table] | None = None,
+) -> Query:
+    """The :class:`Query` of a request; ``read`` also honours the ``Range`` header; ``tables`` are what ``select``
+    may embed."""
+    selection = embedding.parse_select(table, params.get("select"), tables or {table.name: table})
     filter_params = []
     for key, value in params.multi_items():
         if key in _RESERVED:
@@ -136,12 +131,7 @@ def parse_query(table: schema.Table, params: QueryParams, headers: Headers, *, r
         if key in _LOGIC_KEYS or table.column(_FIELD_NAME.split(key, 1)[0]) is not None:
             filter_params.append((key, value))
         elif "." in key:
-            raise RestError(
-                400,
-                "PGRST200",
-                f"Could not find a relationship between '{table.name}' and '{key.split('.')[0]}' in the schema cache",
-                hint="nbrealtime's data API does not embed related tables.",
-            )
+            selection = _refine(selection, key, value)
         else:
             raise DatabaseError("42703", f"column {table.name}.{key} does not exist")
     limit = _non_negative("limit", params.get("limit"))
@@ -150,12 +140,27 @@ def parse_query(table: schema.Table, params: QueryParams, headers: Headers, *, r
         limit, offset = _range_header(headers)
     return Query(
         table=table,
-        select=_parse_select(table, params.get("select")),
+        select=selection,
         filter=filters.rest_filter(table, filter_params),
         order=_parse_order(table, params.get("order")),
         limit=limit,
         offset=offset,
     )
+
+
+def _refine(selection: embedding.Selection, key: str, value: str) -> embedding.Selection:
+    """``alias.col=op.val``, ``alias.or=(…)``, ``alias.order=…``, ``alias.limit=…``: about an embedded resource."""
+    prefix, _, last = key.rpartition(".")
+    if last in ("or", "and") and prefix.endswith(".not"):
+        prefix, last = prefix[: -len(".not")], f"not.{last}"
+    path = prefix.split(".")
+    target = embedding.find(selection, path)
+    if last == "order":
+        return embedding.refine(selection, path, order=_parse_order(target, value))
+    if last in ("limit", "offset"):
+        number = _non_negative(last, value)
+        return embedding.refine(selection, path, **{last: number if last == "limit" else number or 0})
+    return embedding.refine(selection, path, filter=filters.rest_filter(target, [(last, value)]))
 
 
 def parse_columns(table: schema.Table, text: str | None) -> tuple[str, ...] | None:
