@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from nbrealtime import checks, schema
@@ -91,3 +95,12 @@ def test_tables_come_in_dependency_order_and_cycles_are_refused() -> None:
 def test_check_expressions(expression: str, row: dict[str, object], passes: bool) -> None:
     columns = {"n": "int4", "s": "text", "f": "bool"}
     assert checks.parse_check(expression, columns).passes(row) is passes
+
+
+def test_readme_schema_examples_are_valid_schema_files() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", readme, re.DOTALL)
+    assert blocks, "the README shows a schema file"
+    for block in blocks:
+        tables = schema.parse_schema(tomllib.loads(block), source="README.md")
+        assert tables and all(table.columns for table in tables)
