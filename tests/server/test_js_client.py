@@ -414,3 +414,12 @@ async def test_js_data_api_filters_paths_and_embedding(start: Callable[..., Serv
     ]
     assert data["inner with embedded filter"] == [{"name": "Ada", "posts": [{"id": 10, "stars": 5}]}]
     assert run.one("refused") == {"type": "refused", "name": "ambiguous", "code": "PGRST201", "status": 300}
+
+
+async def test_js_auth_admin_for_the_service_role_only(server: ServerProcess) -> None:
+    run = await run_node("auth_admin.js", server, server.service_role_key)
+    assert run.one("created") == {"type": "created", "email": "js@example.com", "metadata": {"n": 1}}
+    assert run.one("listed") == {"type": "listed", "count": 1, "total": 2, "nextPage": 2, "lastPage": 2}
+    assert run.one("updated") == {"type": "updated", "metadata": {"m": 2}, "plan": "pro"}
+    assert run.one("gone") == {"type": "gone", "status": 404, "code": "user_not_found"}
+    assert run.one("refused") == {"type": "refused", "status": 403, "code": "not_admin"}

@@ -18,7 +18,7 @@ from nbrealtime.server.auth.views import user_json
 if TYPE_CHECKING:
     from nbrealtime.server.app import ServerContext
 
-__all__ = ["sign_in_with_password", "sign_up", "update_user"]
+__all__ = ["merge_metadata", "sign_in_with_password", "sign_up", "update_user"]
 
 
 def _user_exists() -> AuthError:
@@ -82,6 +82,8 @@ async def sign_in_with_password(context: ServerContext, issuer: str, body: dict[
     encrypted = user.encrypted_password if user else None
     if not await asyncio.to_thread(verify_password, password, encrypted) or user is None:
         raise _invalid_login()
+    if user.email_confirmed_at is None:  # created by auth.admin without email_confirm
+        raise AuthError(400, "email_not_confirmed", "Email not confirmed")
     with context.database.transaction() as connection:
         current = store.find_user(connection, user.id)
         if current is None or current.encrypted_password != encrypted:  # deleted or re-passworded meanwhile
@@ -89,7 +91,7 @@ async def sign_in_with_password(context: ServerContext, issuer: str, body: dict[
         return start_session(connection, context, issuer, current, "password")
 
 
-def _merge_metadata(metadata: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def merge_metadata(metadata: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """GoTrue's rule for ``data``: keys are set, ``null`` deletes a key."""
     merged = dict(metadata)
     for key, value in changes.items():
@@ -147,7 +149,7 @@ async def update_user(
                 # As GoTrue: a new password signs out every other session of the user.
                 store.delete_sessions(connection, current.id, keep=session.id if session else None)
             if metadata is not None:
-                current.user_metadata = _merge_metadata(current.user_metadata, metadata)
+                current.user_metadata = merge_metadata(current.user_metadata, metadata)
             current.updated_at = now
             store.save_user(connection, current)
     except sqlite3.IntegrityError:
