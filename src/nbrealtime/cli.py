@@ -17,7 +17,7 @@ DEFAULT_PORT = 54321
 
 def _serve(args: argparse.Namespace) -> int:
     from nbrealtime.schema import SchemaError
-    from nbrealtime.server.config import Limits, ServerConfig
+    from nbrealtime.server.config import Compat, Limits, ServerConfig
     from nbrealtime.server.process import CannotServe, serve
 
     limits = Limits(
@@ -26,8 +26,14 @@ def _serve(args: argparse.Namespace) -> int:
         channels_per_connection=args.max_channels,
         presence_calls=args.max_presence_calls,
     )
+    gap = max(0, args.subscribe_gap_ms) / 1000 if args.compat == "hosted" else 0.0
     config = ServerConfig(
-        host=args.host, port=args.port, data_dir=args.data_dir, schema_file=args.schema, limits=limits
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        schema_file=args.schema,
+        limits=limits,
+        compat=Compat(args.compat, gap),
     )
     try:
         serve(config, allow_remote=args.allow_remote)
@@ -116,6 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-messages-per-second", type=int, default=500, help="per connection")
     serve.add_argument("--max-channels", type=int, default=100, help="channels per connection")
     serve.add_argument("--max-presence-calls", type=int, default=5, help="presence calls per channel per 30 s")
+    serve.add_argument(
+        "--compat",
+        choices=("strict", "hosted"),
+        default="strict",
+        help="hosted: reproduce hosted Supabase's realtime quirks (docs/compat-hosted.md)",
+    )
+    serve.add_argument(
+        "--subscribe-gap-ms",
+        type=int,
+        default=500,
+        help="with --compat hosted: change events are lost for this long after SUBSCRIBED (default 500)",
+    )
     serve.set_defaults(handler=_serve)
 
     keys = commands.add_parser("keys", parents=[data_dir], help="print SUPABASE_URL and the API keys")

@@ -67,7 +67,7 @@ def build_context(config: ServerConfig, keys: ProjectKeys) -> ServerContext:
     constraints.seed(database.connection, tables.values())
     database.on_connect(filters.register_sql_functions)
     hub = Hub()
-    changes = ChangeFeed(tables, lambda user_id, room: is_room_member(database, user_id, room))
+    changes = ChangeFeed(tables, lambda user_id, room: is_room_member(database, user_id, room), config.compat)
     hub.listeners.append(changes)
     context = ServerContext(config, keys, database, tables, hub, changes, realtime=None)  # type: ignore[arg-type]
     context.realtime = RealtimeServices(hub, keys.jwt_secret, config.limits, changes, context.can_read_private)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Limits", "ServerConfig"]
+__all__ = ["Compat", "Limits", "ServerConfig"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,24 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Compat:
+    """How closely realtime mimics hosted Supabase (``docs/compat-hosted.md``).
+
+    ``strict`` (the default) checks every change event against the subscriber's filter and row policy, DELETEs
+    included.  ``hosted`` reproduces what hosted Supabase sends: DELETE events unfiltered and unchecked, carrying
+    only the primary key, to every subscriber of the table; and no change event reaches a subscription during its
+    first ``subscribe_gap`` seconds after SUBSCRIBED (realtime-js #525).
+    """
+
+    mode: str = "strict"
+    subscribe_gap: float = 0.0
+
+    @property
+    def hosted(self) -> bool:
+        return self.mode == "hosted"
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 54321
@@ -29,6 +47,7 @@ class ServerConfig:
     schema_file: Path | None = None
     limits: Limits = field(default_factory=Limits)
     access_token_lifetime: int = 3600
+    compat: Compat = field(default_factory=Compat)
 
     @property
     def database_path(self) -> Path:
