@@ -181,19 +181,18 @@ class _Parser:
         return _negate(test) if negate else test
 
     def sum(self) -> Evaluator:
-        left = self.product()
-        while self.peek()[0] == "op" and self.peek()[1] in ("+", "-", "||"):
-            op = self.peek()[1]
-            self.index += 1
-            left = _binary(_ARITHMETIC[op], left, self.product())
-        return left
+        return self.chain(self.product, ("+", "-", "||"))
 
     def product(self) -> Evaluator:
-        left = self.factor()
-        while self.peek()[0] == "op" and self.peek()[1] in ("*", "/", "%"):
+        return self.chain(self.factor, ("*", "/", "%"))
+
+    def chain(self, operand: Callable[[], Evaluator], ops: tuple[str, ...]) -> Evaluator:
+        """Left-associative ``operand (op operand)*`` for one precedence level."""
+        left = operand()
+        while self.peek()[0] == "op" and self.peek()[1] in ops:
             op = self.peek()[1]
             self.index += 1
-            left = _binary(_ARITHMETIC[op], left, self.factor())
+            left = _binary(_ARITHMETIC[op], left, operand())
         return left
 
     def factor(self) -> Evaluator:

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from nbrealtime.server.auth import store
-from nbrealtime.server.auth.accounts import merge_metadata
+from nbrealtime.server.auth.accounts import email_exists, merge_metadata, set_email, user_transaction
 from nbrealtime.server.auth.errors import AuthError
 from nbrealtime.server.auth.passwords import check_strength, hash_password
 from nbrealtime.server.auth.requests import bearer_token, normalise_email, object_field, read_json, string_field
@@ -71,10 +71,6 @@ def _load(connection: sqlite3.Connection, user_id: str) -> store.User:
     return user
 
 
-def _email_exists() -> AuthError:
-    return AuthError(422, "email_exists", "A user with this email address has already been registered")
-
-
 async def _password_hash(body: dict[str, Any]) -> str | None:
     if "password" not in body or body["password"] is None:
         return None
@@ -101,15 +97,12 @@ async def create_user(request: Request, context: ServerContext) -> Response:
         user.email_confirmed_at = user.created_at
     given = await _password_hash(body)
     user.encrypted_password = given or await asyncio.to_thread(hash_password, secrets.token_urlsafe(48))
-    try:
-        with context.database.transaction() as connection:
-            if store.find_user_by_email(connection, user.email) is not None:  # type: ignore[arg-type]
-                raise _email_exists()
-            if store.find_user(connection, user.id) is not None:
-                raise AuthError(422, "user_already_exists", "User already registered")
-            store.insert_user(connection, user)
-    except sqlite3.IntegrityError:
-        raise _email_exists() from None
+    with user_transaction(context) as connection:
+        if store.find_user_by_email(connection, user.email) is not None:  # type: ignore[arg-type]
+            raise email_exists()
+        if store.find_user(connection, user.id) is not None:
+            raise AuthError(422, "user_already_exists", "User already registered")
+        store.insert_user(connection, user)
     return JSONResponse(user_json(user))
 
 
@@ -154,28 +147,22 @@ async def update_user(request: Request, context: ServerContext) -> Response:
     new_hash = await _password_hash(body)
     user_metadata, app_metadata = object_field(body, "user_metadata"), object_field(body, "app_metadata")
     now = store.now_rfc3339()
-    try:
-        with context.database.transaction() as connection:
-            user = _load(connection, user_id)
-            if new_email and new_email != user.email:
-                if store.find_user_by_email(connection, new_email) is not None:
-                    raise _email_exists()
-                user.email = new_email
-                if user.is_anonymous:
-                    user.is_anonymous = False
-                    user.app_metadata = {**user.app_metadata, "provider": "email", "providers": ["email"]}
-            if body.get("email_confirm") is True and user.email and not user.email_confirmed_at:
-                user.email_confirmed_at = now
-            if new_hash is not None:
-                user.encrypted_password = new_hash
-            if user_metadata is not None:
-                user.user_metadata = merge_metadata(user.user_metadata, user_metadata)
-            if app_metadata is not None:
-                user.app_metadata = merge_metadata(user.app_metadata, app_metadata)
-            user.updated_at = now
-            store.save_user(connection, user)
-    except sqlite3.IntegrityError:
-        raise _email_exists() from None
+    with user_transaction(context) as connection:
+        user = _load(connection, user_id)
+        if new_email and new_email != user.email:
+            if store.find_user_by_email(connection, new_email) is not None:
+                raise email_exists()
+            set_email(user, new_email, now)
+        if body.get("email_confirm") is True and user.email and not user.email_confirmed_at:
+            user.email_confirmed_at = now
+        if new_hash is not None:
+            user.encrypted_password = new_hash
+        if user_metadata is not None:
+            user.user_metadata = merge_metadata(user.user_metadata, user_metadata)
+        if app_metadata is not None:
+            user.app_metadata = merge_metadata(user.app_metadata, app_metadata)
+        user.updated_at = now
+        store.save_user(connection, user)
     return JSONResponse(user_json(user))
 
 
