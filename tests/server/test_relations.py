@@ -11,8 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 from postgrest.exceptions import APIError
+from supabase import acreate_client
 
 from nbrealtime.launcher import ServerProcess, ServerStartError, start_server
+from tests.realtime_support import Inbox, subscribed
 from tests.relation_cases import EMBEDDED_SECRETS, REFUSED_WRITES, SCHEMA_FILE, SECRETS, RefusedWrite
 from tests.server.rest_support import ALICE, BOB, api_client, headers, mint
 
@@ -124,3 +126,21 @@ async def test_embedding_shapes_through_supabase_py(relations_server: ServerProc
         with pytest.raises(APIError) as missing:
             await posts.select("*, readers(*)").execute()
         assert missing.value.code == "PGRST200"
+
+
+async def test_cascaded_deletes_and_set_nulls_are_change_events(start: Callable[..., ServerProcess]) -> None:
+    server = start("--schema", str(SCHEMA_FILE))
+    client = await acreate_client(server.url, server.anon_key)
+    inbox = Inbox()
+    channel = client.channel("posts-feed").on_postgres_changes("*", inbox, table="posts")
+    await subscribed(channel)
+    try:
+        with _service(server) as http:
+            http.delete("/authors?id=eq.2").raise_for_status()  # wrote post 11, edits post 10
+        events = [await inbox.next(), await inbox.next()]
+        seen = sorted((e["data"]["type"], e["data"]["old_record"]["id"]) for e in events)
+        assert seen == [("DELETE", 11), ("UPDATE", 10)]
+        update = next(e["data"] for e in events if e["data"]["type"] == "UPDATE")
+        assert (update["old_record"]["editor"], update["record"]["editor"]) == (2, None)
+    finally:
+        await client.realtime.close()

@@ -217,7 +217,7 @@ def _write(
         elif method == "PATCH":
             result = writes.update(connection, query, body, caller, max_affected=prefer.max_affected)
         else:
-            result = writes.delete(connection, query, caller, max_affected=prefer.max_affected)
+            result = writes.delete(connection, query, caller, max_affected=prefer.max_affected, tables=context.tables)
         if representation and method != "DELETE":
             for row in result.rows:  # RETURNING needs the new rows to be visible to the caller
                 if not policies.row_allowed(table, "select", row, claims, context.is_room_member):
@@ -243,7 +243,8 @@ def _publish(context: ServerContext, table: schema.Table, changes: list[writes.C
     """Hand committed changes to the change feed; a failing subscriber must not turn a committed write into a 500."""
     timestamp = commit_timestamp()
     for change in changes:
+        target = change.table or table
         try:
-            context.changes.publish(table, change.event, change.record, change.old_record, timestamp)
+            context.changes.publish(target, change.event, change.record, change.old_record, timestamp)
         except Exception:
-            logger.exception("publishing a %s on %s failed", change.event, table.name)
+            logger.exception("publishing a %s on %s failed", change.event, target.name)

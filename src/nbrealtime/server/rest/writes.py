@@ -48,6 +48,8 @@ class Change:
     event: Event
     record: dict[str, Any] | None
     old_record: dict[str, Any] | None
+    table: schema.Table | None = None
+    """Set when the change is to another table (a row that ``on delete cascade|set null`` changed)."""
 
 
 @dataclass
@@ -254,15 +256,52 @@ def update(
 
 
 def delete(
-    connection: sqlite3.Connection, query: Query, caller: Caller, *, max_affected: int | None = None
+    connection: sqlite3.Connection,
+    query: Query,
+    caller: Caller,
+    *,
+    max_affected: int | None = None,
+    tables: Mapping[str, schema.Table] | None = None,
 ) -> WriteResult:
-    """DELETE every visible, deletable row the filter selects."""
+    """DELETE every visible, deletable row the filter selects; the rows its foreign keys cascade to (``tables``
+    holds them) change too, and are reported after it, in the order PostgreSQL's WAL has them."""
     result = WriteResult()
     for rowid, old in _targets(connection, query, caller, "delete", max_affected):
+        cascaded = _cascaded(connection, tables or {}, query.table, old, set())
         try:
             connection.execute(f"DELETE FROM {quote(query.table.name)} WHERE rowid = ?", (rowid,))
         except sqlite3.IntegrityError as error:
             raise constraints.integrity_error(connection, query.table, error, old, deleting=True) from None
         result.rows.append(old)
-        result.changes.append(Change("DELETE", None, old))
+        result.changes += [Change("DELETE", None, old), *cascaded]
     return result
+
+
+def _cascaded(
+    connection: sqlite3.Connection,
+    tables: Mapping[str, schema.Table],
+    table: schema.Table,
+    row: Mapping[str, Any],
+    seen: set[tuple[str, int]],
+) -> list[Change]:
+    """The changes SQLite's ``on delete cascade|set null`` will make when ``row`` of ``table`` goes (computed before
+    the DELETE, while the rows are still there); a row is reported once even if several paths reach it."""
+    changes: list[Change] = []
+    for child in tables.values():
+        for column in child.columns:
+            key = column.references
+            if key is None or key.table != table.name or key.on_delete not in ("cascade", "set null"):
+                continue
+            parent = schema.referenced_column(child, column, tables)
+            sql = f"SELECT rowid AS _rowid, * FROM {quote(child.name)} WHERE {quote(column.name)} = ?"
+            for found in connection.execute(sql, (encode(parent, row[parent.name]),)).fetchall():
+                if (child.name, found["_rowid"]) in seen:
+                    continue
+                seen.add((child.name, found["_rowid"]))
+                old = decode_row(child, found)
+                if key.on_delete == "cascade":
+                    changes.append(Change("DELETE", None, old, child))
+                    changes += _cascaded(connection, tables, child, old, seen)
+                else:
+                    changes.append(Change("UPDATE", {**old, column.name: None}, old, child))
+    return changes
