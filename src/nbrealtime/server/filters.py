@@ -34,6 +34,7 @@ from nbrealtime.server.storage import DatabaseError, encode, from_text, pg_type_
 
 __all__ = [
     "OPERATORS",
+    "REALTIME_OPERATORS",
     "Condition",
     "Filter",
     "FilterError",
@@ -49,6 +50,8 @@ OPERATORS = (
     "eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "is", "in", "match", "imatch", "isdistinct",
     "cs", "cd", "ov", "fts", "plfts", "phfts", "wfts",
 )  # fmt: skip
+REALTIME_OPERATORS = OPERATORS[: OPERATORS.index("isdistinct") + 1]
+"""What the realtime server's filter parser accepts: the same grammar, without containment and full-text search."""
 _QUANTIFIED = ("like", "ilike")  # like(any).{a*,b*}, ilike(all).{…}
 _TEXT_SEARCH = ("fts", "plfts", "phfts", "wfts")  # fts(english).query
 _CONTAINMENT = {"cs": "@>", "cd": "<@", "ov": "&&"}
@@ -567,8 +570,10 @@ def _realtime_segment(table: schema.Table, segment: str) -> Condition:
     op, dot, value = op_value.partition(".")
     if not dot:
         raise FilterError(prefix + _inspect([op_value]))
-    if op not in OPERATORS:
+    if op not in REALTIME_OPERATORS:
         raise FilterError(prefix + _inspect([op, value]))
+    if table.column(column_name) is None:  # realtime compares plain columns: no JSON paths there
+        raise FilterError(f'column "{column_name}" does not exist', "invalid")
     raw: Any
     if op == "in":
         if not (len(value) >= 2 and value.startswith("(") and value.endswith(")")):
