@@ -123,6 +123,11 @@ async def test_embedding_shapes_through_supabase_py(relations_server: ServerProc
         with pytest.raises(APIError) as ambiguous:
             await posts.select("*, authors(*)").execute()
         assert ambiguous.value.code == "PGRST201" and "authors!posts_author_fkey" in (ambiguous.value.hint or "")
+        assert ambiguous.value.details[0] == {  # type: ignore[index]
+            "cardinality": "many-to-one",
+            "embedding": "posts with authors",
+            "relationship": "posts_author_fkey using posts(author) and authors(id)",
+        }
         with pytest.raises(APIError) as missing:
             await posts.select("*, readers(*)").execute()
         assert missing.value.code == "PGRST200"

@@ -47,7 +47,9 @@ class DatabaseError(Exception):
     The data API turns it into PostgREST's error JSON; the status code is derived from ``code`` there.
     """
 
-    def __init__(self, code: str, message: str, details: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, details: str | list[Any] | None = None, hint: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

@@ -128,6 +128,15 @@ def _relationships(table: schema.Table, name: str, tables: Tables) -> list[tuple
     return found
 
 
+def _side(table: schema.Table, candidate: tuple[str, schema.Table, str, str, bool], *, local: bool) -> str:
+    """``posts(author)`` / ``authors(id)``: the foreign key's side first, as PostgREST writes a relationship."""
+    _, target, here, there, to_one = candidate
+    fk_side = (table.name, here) if to_one else (target.name, there)
+    pk_side = (target.name, there) if to_one else (table.name, here)
+    name, column = fk_side if local else pk_side
+    return f"{name}({column})"
+
+
 def _embed(table: schema.Table, match: re.Match[str], tables: Tables) -> Embed:
     name = match.group("name")
     hints = [hint for hint in match.group("hints").split("!") if hint]
@@ -151,7 +160,14 @@ def _embed(table: schema.Table, match: re.Match[str], tables: Tables) -> Embed:
             300,
             "PGRST201",
             f"Could not embed because more than one relationship was found for '{table.name}' and '{name}'",
-            "; ".join(f"{'many-to-one' if c[4] else 'one-to-many'} using {c[0]}" for c in candidates),
+            [  # PostgREST lists the candidates as objects
+                {
+                    "cardinality": "many-to-one" if c[4] else "one-to-many",
+                    "embedding": f"{table.name} with {c[1].name}",
+                    "relationship": f"{c[0]} using {_side(table, c, local=True)} and {_side(table, c, local=False)}",
+                }
+                for c in candidates
+            ],
             f"Try changing '{name}' to one of the following: {options}. Find the desired relationship in the "
             "'details' key.",
         )
