@@ -6,9 +6,14 @@ import argparse
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nbrealtime.discovery import default_data_dir, read_discovery
+
+if TYPE_CHECKING:
+    from nbrealtime.server.config import Compat
 
 __all__ = ["main"]
 
@@ -17,7 +22,7 @@ DEFAULT_PORT = 54321
 
 def _serve(args: argparse.Namespace) -> int:
     from nbrealtime.schema import SchemaError
-    from nbrealtime.server.config import Compat, Limits, ServerConfig
+    from nbrealtime.server.config import Limits, ServerConfig
     from nbrealtime.server.process import CannotServe, serve
 
     limits = Limits(
@@ -26,21 +31,23 @@ def _serve(args: argparse.Namespace) -> int:
         channels_per_connection=args.max_channels,
         presence_calls=args.max_presence_calls,
     )
-    gap = max(0, args.subscribe_gap_ms) / 1000 if args.compat == "hosted" else 0.0
     config = ServerConfig(
-        host=args.host,
-        port=args.port,
-        data_dir=args.data_dir,
-        schema_file=args.schema,
-        limits=limits,
-        compat=Compat(args.compat, gap),
+        host=args.host, port=args.port, data_dir=args.data_dir, schema_file=args.schema, limits=limits
     )
     try:
-        serve(config, allow_remote=args.allow_remote)
+        serve(replace(config, compat=_compat(args)), allow_remote=args.allow_remote)
     except (CannotServe, SchemaError) as error:
         print(f"nbrealtime serve: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _compat(args: argparse.Namespace) -> Compat:
+    """``--compat`` and its window (which only hosted mode has)."""
+    from nbrealtime.server.config import Compat
+
+    gap = max(0, args.subscribe_gap_ms) / 1000 if args.compat == "hosted" else 0.0
+    return Compat(args.compat, gap)
 
 
 def _keys(args: argparse.Namespace) -> int:
@@ -118,10 +125,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
     serve.add_argument("--schema", type=Path, default=None, help="TOML schema file declaring your own tables")
     serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
-    serve.add_argument("--max-payload-kb", type=int, default=3000, help="largest broadcast payload (KiB)")
-    serve.add_argument("--max-messages-per-second", type=int, default=500, help="per connection")
-    serve.add_argument("--max-channels", type=int, default=100, help="channels per connection")
-    serve.add_argument("--max-presence-calls", type=int, default=5, help="presence calls per channel per 30 s")
     serve.add_argument(
         "--compat",
         choices=("strict", "hosted"),
@@ -134,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=500,
         help="with --compat hosted: change events are lost for this long after SUBSCRIBED (default 500)",
     )
+    serve.add_argument("--max-payload-kb", type=int, default=3000, help="largest broadcast payload (KiB)")
+    serve.add_argument("--max-messages-per-second", type=int, default=500, help="per connection")
+    serve.add_argument("--max-channels", type=int, default=100, help="channels per connection")
+    serve.add_argument("--max-presence-calls", type=int, default=5, help="presence calls per channel per 30 s")
     serve.set_defaults(handler=_serve)
 
     keys = commands.add_parser("keys", parents=[data_dir], help="print SUPABASE_URL and the API keys")
