@@ -1,6 +1,6 @@
 // The data API's PostgREST features through supabase-js: containment, overlap, quantified like, full-text search,
-// JSON paths and casts, embedded resources (alias, hint, !inner, nesting, embedded filters) over the tables of
-// tests/query_cases.py (docs) and tests/schemas/relations.toml (authors, posts).  Prints one line per query.
+// JSON paths and casts, embedded resources (alias, hint, !inner, nesting, embedded filters) and constraint errors, over
+// the tables of tests/query_cases.py (docs) and tests/schemas/relations.toml (authors, posts).  One line per query.
 // argv: URL KEY
 import { client, done, emit, fail, step } from './lib.js'
 
@@ -40,6 +40,10 @@ await rows(
   'inner with embedded filter',
   supabase.from('authors').select('name, posts!author!inner(id, stars)').gt('posts.stars', 3),
 )
+step('constraints')
+const unknownAuthor = await supabase.from('posts').insert({ author: 99, title: 'x' })
+const badStars = await supabase.from('posts').insert({ author: 1, title: 'x', stars: 9 })
+emit('constraints', { fk: unknownAuthor.error?.code, check: badStars.error?.code, status: unknownAuthor.status })
 step('ambiguous embedding')
 const ambiguous = await supabase.from('posts').select('*, authors(*)')
 emit('refused', { name: 'ambiguous', code: ambiguous.error?.code, status: ambiguous.status })

@@ -414,6 +414,7 @@ async def test_js_data_api_filters_paths_and_embedding(start: Callable[..., Serv
     ]
     assert data["inner with embedded filter"] == [{"name": "Ada", "posts": [{"id": 10, "stars": 5}]}]
     assert run.one("refused") == {"type": "refused", "name": "ambiguous", "code": "PGRST201", "status": 300}
+    assert run.one("constraints") == {"type": "constraints", "fk": "23503", "check": "23514", "status": 409}
 
 
 async def test_js_auth_admin_for_the_service_role_only(server: ServerProcess) -> None:
