@@ -124,7 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
     serve.add_argument("--schema", type=Path, default=None, help="TOML schema file declaring your own tables")
-    serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     serve.add_argument(
         "--compat",
         choices=("strict", "hosted"),
@@ -135,8 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--subscribe-gap-ms",
         type=int,
         default=500,
-        help="with --compat hosted: change events are lost for this long after SUBSCRIBED (default 500)",
+        help="with --compat hosted: how long after SUBSCRIBED change events are lost",
     )
+    serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     serve.add_argument("--max-payload-kb", type=int, default=3000, help="largest broadcast payload (KiB)")
     serve.add_argument("--max-messages-per-second", type=int, default=500, help="per connection")
     serve.add_argument("--max-channels", type=int, default=100, help="channels per connection")

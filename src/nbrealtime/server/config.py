@@ -43,11 +43,11 @@ class Compat:
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 54321
+    compat: Compat = field(default_factory=Compat)
     data_dir: Path = field(default_factory=Path.cwd)
     schema_file: Path | None = None
     limits: Limits = field(default_factory=Limits)
     access_token_lifetime: int = 3600
-    compat: Compat = field(default_factory=Compat)
 
     @property
     def database_path(self) -> Path:
