@@ -6,14 +6,9 @@ import argparse
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from nbrealtime.discovery import default_data_dir, read_discovery
-
-if TYPE_CHECKING:
-    from nbrealtime.server.config import Compat
 
 __all__ = ["main"]
 
@@ -21,8 +16,10 @@ DEFAULT_PORT = 54321
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from nbrealtime.schema import SchemaError
-    from nbrealtime.server.config import Limits, ServerConfig
+    from nbrealtime.server.config import Compat, Limits, ServerConfig
     from nbrealtime.server.process import CannotServe, serve
 
     limits = Limits(
@@ -35,19 +32,12 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, data_dir=args.data_dir, schema_file=args.schema, limits=limits
     )
     try:
-        serve(replace(config, compat=_compat(args)), allow_remote=args.allow_remote)
+        compat = Compat.from_cli(args.compat, args.subscribe_gap_ms)
+        serve(replace(config, compat=compat), allow_remote=args.allow_remote)
     except (CannotServe, SchemaError) as error:
         print(f"nbrealtime serve: {error}", file=sys.stderr)
         return 1
     return 0
-
-
-def _compat(args: argparse.Namespace) -> Compat:
-    """``--compat`` and its window (which only hosted mode has)."""
-    from nbrealtime.server.config import Compat
-
-    gap = max(0, args.subscribe_gap_ms) / 1000 if args.compat == "hosted" else 0.0
-    return Compat(args.compat, gap)
 
 
 def _keys(args: argparse.Namespace) -> int:

@@ -38,6 +38,11 @@ class Compat:
     def hosted(self) -> bool:
         return self.mode == "hosted"
 
+    @classmethod
+    def from_cli(cls, mode: str, subscribe_gap_ms: int) -> Compat:
+        """``--compat`` and ``--subscribe-gap-ms`` (a window only hosted mode has)."""
+        return cls(mode, max(0, subscribe_gap_ms) / 1000 if mode == "hosted" else 0.0)
+
 
 @dataclass(frozen=True)
 class ServerConfig:
