@@ -16,6 +16,7 @@ import pytest
 
 from nbrealtime.pgsql import MIGRATION_PATH, RESERVED_WORDS, migration_sql, policy_condition
 from nbrealtime.schema import BUILTIN_TABLES, OPERATIONS, Table, builtin_tables, load_schema_file, make_table
+from tests import query_cases, relation_cases
 from tests.policy_cases import (
     A_IN_R1,
     A_OWNS_R1,
@@ -489,6 +490,108 @@ def test_sql_command_reports_a_missing_schema_file(tmp_path: Path) -> None:
     result = _nbrealtime_sql("--schema", str(tmp_path / "missing.toml"))
     assert (result.returncode, result.stdout) == (1, "")
     assert "cannot read" in result.stderr and "missing.toml" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------- query cases
+
+
+@pytest.fixture(scope="module")
+def docs_db(cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The query cases' table, made by ``nbrealtime sql`` from their schema and filled with their rows."""
+    schema = tmp_path_factory.mktemp("query-cases") / "schema.toml"
+    schema.write_text(query_cases.SCHEMA, encoding="utf-8")
+    result = _nbrealtime_sql("--schema", str(schema))
+    assert result.returncode == 0, result.stderr
+    database = cluster.create_database("querycases")
+    _apply(cluster, result.stdout, database)
+    rows = _literal(json.dumps(list(query_cases.ROWS)))
+    fill = f"insert into public.docs select * from json_populate_recordset(null::public.docs, {rows})"
+    cluster.psql(fill, database=database)
+    return database
+
+
+@pytest.mark.parametrize("case", query_cases.CASES, ids=lambda case: case.name)
+def test_query_case(cluster: PostgresCluster, docs_db: str, case: query_cases.QueryCase) -> None:
+    """PostgreSQL returns the rows the embedded server must return (``tests/server/test_query_cases.py``)."""
+    ids = f"coalesce(string_agg(id::text, ',' order by {case.order_by}), '')"
+    output = _as_anon(cluster, docs_db, f"select 'ids:' || {ids} from public.docs where {case.where}")
+    assert tuple(int(id_) for id_ in output.split(",") if id_) == case.ids
+
+
+@pytest.mark.parametrize("case", query_cases.SELECT_CASES, ids=lambda case: case.name)
+def test_select_case(cluster: PostgresCluster, docs_db: str, case: query_cases.SelectCase) -> None:
+    """PostgREST answers ``json_agg`` of the select: the embedded server must give the same JSON."""
+    output = _as_anon(cluster, docs_db, f"select 'ids:' || coalesce(json_agg(t), '[]') from ({case.sql}) t")
+    assert tuple(json.loads(output)) == case.rows
+
+
+def _as_anon(cluster: PostgresCluster, database: str, sql: str) -> str:
+    """The text after ``ids:`` in the one-row answer of ``sql``, run as PostgREST runs an anon request."""
+    output = cluster.psql(f"begin;\n{_as_actor('anon')}{sql};\nrollback;\n", database=database)
+    return output.split("ids:", 1)[1].strip()
+
+
+# ---------------------------------------------------------------------------------------------------- relations
+
+
+@pytest.fixture(scope="module")
+def relations_db(cluster: PostgresCluster) -> str:
+    """``nbrealtime sql --schema tests/schemas/relations.toml``, applied twice (seed rows must go in once)."""
+    result = _nbrealtime_sql("--schema", str(relation_cases.SCHEMA_FILE))
+    assert result.returncode == 0, result.stderr
+    database = cluster.create_database("relations")
+    _apply(cluster, result.stdout, database)
+    _apply(cluster, result.stdout, database)
+    return database
+
+
+def test_relations_seed_rows_and_identity(cluster: PostgresCluster, relations_db: str) -> None:
+    rows = cluster.psql("select id, name, country from public.authors order by id", database=relations_db)
+    assert rows.split() == ["1|Ada|UK", "2|Grace|US"]
+    inserted = "begin; insert into public.posts (author, title) values (1, 'New') returning id; rollback;"
+    assert cluster.psql(inserted, database=relations_db).split() == ["12"]  # the sequence moved past the seeds
+
+
+@pytest.mark.parametrize("case", relation_cases.REFUSED_WRITES, ids=lambda case: case.name)
+def test_relations_refused_write(
+    cluster: PostgresCluster, relations_db: str, case: relation_cases.RefusedWrite
+) -> None:
+    sql = f"\\set VERBOSITY verbose\nbegin;\n{_as_actor('service_role')}{case.sql};\nrollback;\n"
+    result = cluster.try_psql(sql, database=relations_db)
+    assert result.returncode != 0
+    assert f"ERROR:  {case.code}: {case.message}\n" in result.stderr, result.stderr
+
+
+def test_relations_cascade_set_null_and_restrict(cluster: PostgresCluster, relations_db: str) -> None:
+    sql = (
+        "begin;\n"
+        "insert into public.secrets (id, owner, post, note) values ('s', gen_random_uuid(), 10, 'n');\n"
+        "delete from public.authors where id = 2;\n"
+        "select id, coalesce(editor::text, 'null') from public.posts order by id;\n"
+        "delete from public.posts where id = 10;\n"
+    )
+    result = cluster.try_psql(sql, database=relations_db)
+    assert result.stdout.split() == ["10|null"]
+    assert 'Key (id)=(10) is still referenced from table "secrets".' in result.stderr
+
+
+@pytest.mark.parametrize("actor", sorted(relation_cases.EMBEDDED_SECRETS))
+def test_relations_embedding_sees_what_rls_shows(cluster: PostgresCluster, relations_db: str, actor: str) -> None:
+    """PostgREST embeds with a join under the caller's RLS: the notes per post must be what the embedded server
+    embeds (``tests/server/test_relations.py``)."""
+    rows = [{**row, "owner": USER_IDS[str(row["owner"])]} for row in relation_cases.SECRETS]
+    notes = "(select coalesce(string_agg(s.note, ';' order by s.id), '') from public.secrets s where s.post = p.id)"
+    exists = "exists (select 1 from public.secrets s where s.post = p.id)"
+    sql = (
+        "begin;\n"
+        + "".join(f"{_insert('secrets', row)};\n" for row in rows)
+        + _as_actor(actor)
+        + f"select p.id, {notes}, {exists} from public.posts p order by p.id;\nrollback;\n"
+    )
+    lines = [line.split("|") for line in cluster.psql(sql, database=relations_db).split("\n") if "|" in line]
+    embedded = tuple((int(id_), tuple(note for note in text.split(";") if note)) for id_, text, _ in lines)
+    inner = tuple(int(id_) for id_, _, kept in lines if kept == "t")
+    assert (embedded, inner) == relation_cases.EMBEDDED_SECRETS[actor]
 
 
 # ---------------------------------------------------------------------------------------------------- translation

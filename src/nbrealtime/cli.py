@@ -17,8 +17,10 @@ DEFAULT_PORT = 54321
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from nbrealtime.schema import SchemaError
-    from nbrealtime.server.config import Limits, ServerConfig
+    from nbrealtime.server.config import Compat, Limits, ServerConfig
     from nbrealtime.server.process import CannotServe, serve
 
     limits = Limits(
@@ -40,7 +42,8 @@ def _serve(args: argparse.Namespace) -> int:
         anonymous_sign_ins=not args.no_anonymous_sign_ins,
     )
     try:
-        serve(config, allow_remote=args.allow_remote)
+        compat = Compat.from_cli(args.compat, args.subscribe_gap_ms)
+        serve(replace(config, compat=compat), allow_remote=args.allow_remote)
     except (CannotServe, SchemaError) as error:
         print(f"nbrealtime serve: {error}", file=sys.stderr)
         return 1
@@ -148,6 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0 = any free port)")
     serve.add_argument("--schema", type=Path, default=None, help="TOML schema file declaring your own tables")
+    serve.add_argument(
+        "--compat",
+        choices=("strict", "hosted"),
+        default="strict",
+        help="hosted: reproduce hosted Supabase's realtime quirks (docs/compat-hosted.md)",
+    )
+    serve.add_argument(
+        "--subscribe-gap-ms",
+        type=int,
+        default=500,
+        help="with --compat hosted: how long after SUBSCRIBED change events are lost",
+    )
     serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     serve.add_argument(
         "--no-anonymous-sign-ins",

@@ -22,7 +22,9 @@ server's ``server/rooms.py`` in PL/pgSQL, called through PostgREST's ``/rpc``), 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
+from dataclasses import replace
 
 from nbrealtime.pgsql_access import (
     ROOM_MEMBER_FUNCTION,
@@ -37,6 +39,7 @@ from nbrealtime.schema import (
     OPERATIONS,
     ROOM_INVITES_TABLE,
     ROOM_MEMBERS_TABLE,
+    Column,
     Operation,
     PolicyAtom,
     PolicyExpr,
@@ -53,6 +56,7 @@ __all__ = [
     "policy_condition",
     "policy_name",
     "quote_ident",
+    "seeds_sql",
     "table_policies_sql",
     "table_sql",
 ]
@@ -281,6 +285,40 @@ $$;
 """
 
 
+def _value_sql(column: Column, value: object) -> str:
+    """A seed value as a PostgreSQL literal of the column's type."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if column.array and isinstance(value, list):
+        items = ", ".join(_value_sql(replace(column, array=False), item) for item in value)
+        return f"array[{items}]::{column.definition.split('[]')[0]}[]"
+    if isinstance(value, dict | list):
+        return f"{_literal(json.dumps(value))}::{column.type}"
+    return _literal(str(value))
+
+
+def seeds_sql(table: Table) -> str:
+    """The table's seed rows, inserted unless their primary key exists; identity/serial sequences moved past them."""
+    lines = []
+    always = any(column.identity == "always" for column in table.columns)
+    for row in table.seeds:
+        columns = [column for column in table.columns if column.name in row]
+        names = ", ".join(quote_ident(column.name) for column in columns)
+        values = ", ".join(_value_sql(column, row[column.name]) for column in columns)
+        overriding = " overriding system value" if always else ""
+        lines.append(f"insert into {_qualified(table)} ({names}){overriding} values ({values}) on conflict do nothing;")
+    for column in table.columns:
+        if column.serial and table.seeds:
+            sequence = f"pg_get_serial_sequence({_literal(_qualified(table))}, {_literal(column.name)})"
+            maximum = f"(select max({quote_ident(column.name)}) from {_qualified(table)})"
+            lines.append(f"select setval({sequence}, greatest({maximum}, 1));")
+    return "\n".join(lines) + "\n"
+
+
 def migration_sql(tables: Sequence[Table] = BUILTIN_TABLES) -> str:
     """The whole migration for ``tables``: header, tables, the room-membership function, policies, publication."""
     uses_rooms = any(
@@ -303,6 +341,7 @@ def migration_sql(tables: Sequence[Table] = BUILTIN_TABLES) -> str:
     if uses_rooms:
         sections.append(_room_member_function_sql())
     sections += [f"-- {table.name} policies\n" + table_policies_sql(table) for table in tables]
+    sections += [f"-- {table.name} seed rows\n" + seeds_sql(table) for table in tables if table.seeds]
     if any(table.name == ROOM_INVITES_TABLE for table in tables):
         sections += [room_functions_sql(), channel_policies_sql()]
     sections.append("-- Realtime: postgres_changes for every table\n" + _publication_sql(tables))

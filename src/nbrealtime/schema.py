@@ -31,6 +31,7 @@ functions may change (``Table.locked``), and who may receive and send on a room'
 
 from __future__ import annotations
 
+import datetime
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -38,12 +39,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from nbrealtime import checks
+
 __all__ = [
     "BUILTIN_TABLES",
     "CHANNEL_RULES",
     "ROLES",
     "ChannelRule",
     "Column",
+    "ForeignKey",
     "Policy",
     "PolicyAtom",
     "PolicyExpr",
@@ -54,6 +58,7 @@ __all__ = [
     "parse_column",
     "parse_policy",
     "parse_schema",
+    "referenced_column",
     "roles_for",
     "topic_room",
 ]
@@ -98,6 +103,8 @@ _TYPE_ALIASES = {
     "text": "text",
     "varchar": "text",
     "character varying": "text",
+    "char": "text",
+    "character": "text",
     "integer": "int4",
     "int": "int4",
     "int4": "int4",
@@ -129,8 +136,30 @@ DEFAULT_FUNCTIONS = {"gen_random_uuid()", "auth.uid()", "now()"}
 
 _TYPE_RE = re.compile(
     r"^(?P<type>timestamp with time zone|timestamp without time zone|double precision|character varying"
-    r"|[a-z_][a-z0-9_]*)(?P<array>\[\])?",
+    r"|[a-z_][a-z0-9_]*)(?:\s*\(\s*(?P<length>\d+)\s*\))?(?P<array>\[\])?",
 )
+_LENGTH_TYPES = {"varchar": False, "character varying": False, "char": True, "character": True}
+"""Types that take a length: name → whether the value is blank-padded to it (``char(n)``)."""
+_FK_ACTIONS = ("cascade", "set null", "restrict", "no action")
+#: Column constraints PostgreSQL has and the schema file does not, named in the refusal.
+_UNSUPPORTED = {
+    "collate": "collations",
+    "generated always as (": "generated (computed) columns",
+    "deferrable": "deferrable constraints",
+    "constraint": "named constraints",
+    "exclude": "exclusion constraints",
+    "on update": "on update actions (only on delete)",
+    "match": "foreign key match types",
+}
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """``references TABLE(COLUMN) [on delete ACTION]``: the value must be the ``COLUMN`` of some ``TABLE`` row."""
+
+    table: str
+    column: str | None = None
+    on_delete: str = "no action"
 
 
 @dataclass(frozen=True)
@@ -146,6 +175,13 @@ class Column:
     default: str | None = None
     serial: bool = False
     array: bool = False
+    max_length: int | None = None
+    """``varchar(n)``/``char(n)``: at most this many characters (``char`` pads to exactly this many)."""
+    padded: bool = False
+    identity: Literal["always", "by default"] | None = None
+    references: ForeignKey | None = None
+    check: str | None = None
+    """A ``check (…)`` expression (PostgreSQL text; see :mod:`nbrealtime.checks` for what is understood)."""
 
     @property
     def pg_type(self) -> str:
@@ -162,15 +198,39 @@ def parse_column(name: str, definition: str) -> Column:
     if not match or match.group("type") not in _TYPE_ALIASES:
         raise SchemaError(f"column {name!r}: unknown type in {definition!r}")
     type_name = match.group("type")
+    length = match.group("length")
     rest = text[match.end() :].strip()
+    if (length is not None and type_name not in _LENGTH_TYPES) or rest.startswith("("):
+        raise SchemaError(f"column {name!r}: the schema file cannot express type modifiers of {type_name} ({text!r})")
     column: dict[str, object] = {
         "type": _TYPE_ALIASES[type_name],
         "serial": type_name in ("serial", "bigserial"),
         "array": bool(match.group("array")),
     }
+    if type_name in _LENGTH_TYPES:
+        padded = _LENGTH_TYPES[type_name]
+        column["max_length"] = int(length) if length is not None else (1 if padded else None)
+        column["padded"] = padded
+        if column["max_length"] == 0:
+            raise SchemaError(f"column {name!r}: length for type {type_name} must be at least 1")
     while rest:
         low = rest.lower()
-        if low.startswith("primary key"):
+        unsupported = next((what for key, what in _UNSUPPORTED.items() if low.startswith(key)), None)
+        if unsupported:
+            raise SchemaError(f"column {name!r}: the schema file cannot express {unsupported} ({rest!r})")
+        if low.startswith("generated "):
+            identity = re.match(r"^generated\s+(always|by default)\s+as\s+identity", low)
+            if not identity:
+                raise SchemaError(f"column {name!r}: cannot read {rest!r} (generated always|by default as identity)")
+            if column["type"] not in ("int2", "int4", "int8") or column["array"]:
+                raise SchemaError(f"column {name!r}: identity columns must be smallint, integer or bigint")
+            column["identity"], column["serial"] = identity.group(1), True
+            rest = rest[identity.end() :].strip()
+        elif low.startswith("references "):
+            column["references"], rest = _split_references(rest[len("references ") :].strip(), name)
+        elif low.startswith("check"):
+            column["check"], rest = _split_check(rest[len("check") :].strip(), name)
+        elif low.startswith("primary key"):
             column["primary_key"] = True
             rest = rest[len("primary key") :].strip()
         elif low.startswith("not null"):
@@ -186,6 +246,41 @@ def parse_column(name: str, definition: str) -> Column:
         else:
             raise SchemaError(f"column {name!r}: cannot read {rest!r} in {definition!r}")
     return Column(name=name, definition=text, **column)  # type: ignore[arg-type]
+
+
+def _split_references(text: str, column: str) -> tuple[ForeignKey, str]:
+    """``other(col) on delete cascade …`` → the foreign key and the rest."""
+    match = re.match(r"^([a-z_][a-z0-9_]*)(?:\s*\(\s*([a-z_][a-z0-9_]*)\s*\))?", text)
+    if not match:
+        raise SchemaError(f"column {column!r}: cannot read the table of references {text!r}")
+    rest = text[match.end() :].strip()
+    on_delete = "no action"
+    action = re.match(
+        r"^on\s+delete\s+(" + "|".join(a.replace(" ", r"\s+") for a in _FK_ACTIONS) + r")\b", rest.lower()
+    )
+    if action:
+        on_delete = " ".join(action.group(1).split())
+        rest = rest[action.end() :].strip()
+    elif rest.lower().startswith("on delete"):
+        raise SchemaError(f"column {column!r}: unknown on delete action in {rest!r} ({', '.join(_FK_ACTIONS)})")
+    return ForeignKey(match.group(1), match.group(2), on_delete), rest
+
+
+def _split_check(text: str, column: str) -> tuple[str, str]:
+    """``(expr) rest`` → ``expr`` (balanced parentheses, quotes respected) and the rest."""
+    if not text.startswith("("):
+        raise SchemaError(f"column {column!r}: check needs a parenthesised expression, not {text!r}")
+    depth, quoted = 0, False
+    for index, char in enumerate(text):
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+            if depth == 0:
+                return text[1:index].strip(), text[index + 1 :].strip()
+    raise SchemaError(f"column {column!r}: unbalanced parentheses in check {text!r}")
 
 
 def _split_default(text: str, column: str) -> tuple[str, str]:
@@ -308,6 +403,8 @@ class Table:
     indexes: tuple[tuple[str, ...], ...] = field(default=())
     locked: tuple[str, ...] = ()
     """Columns the data API may not write (PostgreSQL: no column privilege); nbrealtime's functions change them."""
+    seeds: tuple[Mapping[str, object], ...] = field(default=(), hash=False)
+    """``[[tables.NAME.rows]]``: rows inserted unless a row with their primary key exists."""
 
     def column(self, name: str) -> Column | None:
         return next((column for column in self.columns if column.name == name), None)
@@ -327,6 +424,7 @@ def make_table(
     description: str = "",
     indexes: Iterable[Iterable[str]] = (),
     locked: Iterable[str] = (),
+    seeds: Iterable[Mapping[str, object]] = (),
 ) -> Table:
     """Build and check a :class:`Table` from its declaration."""
     _check_identifier(name, "table")
@@ -357,7 +455,45 @@ def make_table(
     for column in locked_columns:
         if column not in names:
             raise SchemaError(f"table {name!r}: locked column {column!r} is not a column")
-    return Table(name, parsed, table_policy, keys, builtin, description, index_list, locked_columns)
+    _check_constraints(name, parsed, keys)
+    seed_rows = tuple(
+        {key: _plain(value) for key, value in row.items()} if isinstance(row, Mapping) else row for row in seeds
+    )
+    for row in seed_rows:
+        if not isinstance(row, Mapping) or set(row) - names:
+            raise SchemaError(f"table {name!r}: seed row {row!r} names columns the table does not have")
+        if any(row.get(key) is None for key in keys):
+            raise SchemaError(f"table {name!r}: seed row {dict(row)!r} must give the primary key {list(keys)}")
+    return Table(
+        name, parsed, table_policy, keys, builtin, description, index_list, locked=locked_columns, seeds=seed_rows
+    )
+
+
+def _plain(value: object) -> object:
+    """A TOML value as JSON: dates and times become ISO text."""
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def _check_constraints(name: str, columns: tuple[Column, ...], keys: tuple[str, ...]) -> None:
+    """Identity columns number the single-column primary key; check expressions must be ones nbrealtime can run."""
+    types = {column.name: column.type if not column.array else "array" for column in columns}
+    for column in columns:
+        if column.identity and keys != (column.name,):
+            raise SchemaError(
+                f"table {name!r}: identity column {column.name!r} must be the whole primary key "
+                "(the embedded server numbers only that column)"
+            )
+        if column.check is not None:
+            try:
+                checks.parse_check(column.check, types)
+            except checks.CheckError as error:
+                raise SchemaError(f"table {name!r}, column {column.name!r}: {error}") from None
 
 
 def parse_schema(document: Mapping[str, object], *, source: str = "schema") -> list[Table]:
@@ -371,7 +507,7 @@ def parse_schema(document: Mapping[str, object], *, source: str = "schema") -> l
             raise SchemaError(f"{source}: [tables.{name}] must be a table")
         if name.startswith(("nbrt_", "_")):
             raise SchemaError(f"{source}: table names starting with nbrt_ or _ are reserved for nbrealtime")
-        unknown = set(spec) - {"columns", "policy", "primary_key", "description", "indexes"}
+        unknown = set(spec) - {"columns", "policy", "primary_key", "description", "indexes", "rows"}
         if unknown:
             raise SchemaError(f"{source}: [tables.{name}] has unknown keys {sorted(unknown)}")
         columns = spec.get("columns")
@@ -386,11 +522,66 @@ def parse_schema(document: Mapping[str, object], *, source: str = "schema") -> l
                     primary_key=spec.get("primary_key"),  # type: ignore[arg-type]
                     description=str(spec.get("description", "")),
                     indexes=spec.get("indexes", ()),  # type: ignore[arg-type]
+                    seeds=spec.get("rows", ()),  # type: ignore[arg-type]
                 )
             )
         except SchemaError as error:
             raise SchemaError(f"{source}: {error}") from None
-    return result
+    try:
+        return _in_dependency_order(result)
+    except SchemaError as error:
+        raise SchemaError(f"{source}: {error}") from None
+
+
+def referenced_column(table: Table, column: Column, tables: Mapping[str, Table]) -> Column:
+    """The column a foreign key points at (the referenced table's primary key when it names none)."""
+    assert column.references is not None
+    target = tables.get(column.references.table)
+    if target is None:
+        raise SchemaError(f"table {table.name!r}: {column.name!r} references unknown table {column.references.table!r}")
+    name = column.references.column
+    if name is None:
+        if len(target.primary_key) != 1:
+            raise SchemaError(f"table {table.name!r}: name the column {column.name!r} references in {target.name!r}")
+        name = target.primary_key[0]
+    referenced = target.column(name)
+    if referenced is None:
+        raise SchemaError(f"table {table.name!r}: {column.name!r} references unknown column {target.name}.{name}")
+    if target.primary_key != (name,) and not referenced.unique:
+        raise SchemaError(
+            f"table {table.name!r}: {column.name!r} references {target.name}.{name}, which is neither the primary "
+            "key nor unique"
+        )
+    if (referenced.type, referenced.array) != (column.type, column.array):
+        raise SchemaError(
+            f"table {table.name!r}: {column.name!r} ({column.type}) references {target.name}.{name} "
+            f"({referenced.type}) of another type"
+        )
+    return referenced
+
+
+def _in_dependency_order(tables: list[Table]) -> list[Table]:
+    """Referenced tables before the tables that reference them (PostgreSQL creates them in that order)."""
+    known = {**builtin_tables(), **{table.name: table for table in tables}}
+    depends = {
+        table.name: {
+            column.references.table  # type: ignore[union-attr]
+            for column in table.columns
+            if column.references is not None and referenced_column(table, column, known)
+        }
+        - {table.name}
+        for table in tables
+    }
+    ordered: list[Table] = []
+    placed = set(builtin_tables())
+    while len(ordered) < len(tables):
+        ready = [table for table in tables if table.name not in placed and depends[table.name] <= placed]
+        if not ready:
+            cycle = sorted(name for name in depends if name not in placed)
+            raise SchemaError(f"tables {cycle} reference each other in a cycle; the schema file cannot create them")
+        ordered += ready
+        placed |= {table.name for table in ready}
+    return ordered
 
 
 def load_schema_file(path: str | Path) -> list[Table]:

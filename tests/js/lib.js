@@ -91,9 +91,9 @@ export class RecordingWebSocket extends WebSocket {
   }
 }
 
-/** A supabase-js client for this server: `ws` transport, no session persistence or refresh timers. */
-export function client({ realtime = {}, ...options } = {}) {
-  return createClient(url, anonKey, {
+/** A supabase-js client for this server (anon key unless `key`): `ws` transport, no session persistence or timers. */
+export function client({ realtime = {}, key = anonKey, ...options } = {}) {
+  return createClient(url, key, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     ...options,
     realtime: { transport: RecordingWebSocket, ...realtime },

@@ -49,6 +49,7 @@ async def api_client(
         yield client
     finally:
         await client.postgrest.aclose()
+        await client.auth.close()
 
 
 def http(server: ServerProcess, token: str | None = None) -> httpx.Client:

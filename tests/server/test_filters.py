@@ -259,3 +259,9 @@ def test_sql_and_python_agree(db: sqlite3.Connection, rows: list[dict[str, Any]]
     in_sql = {row["id"] for row in db.execute(f"SELECT id FROM things WHERE {where}", params)}
     in_python = {row["id"] for row in decoded if parsed.matches(row)}
     assert in_sql == in_python, (tree, where, params)
+
+
+@pytest.mark.parametrize("text", ["data=cs.{}", "name=fts.cat", "data->>a=eq.1", "name=like(any).{a}"])
+def test_realtime_keeps_to_its_own_operators_and_plain_columns(text: str) -> None:
+    with pytest.raises(FilterError):
+        parse_realtime_filter(text, TABLE)

@@ -11,7 +11,7 @@ import asyncio
 import json
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,9 @@ from realtime import AsyncRealtimeChannel
 from supabase import AsyncClient, acreate_client
 
 from nbrealtime.launcher import ServerProcess
+from tests import query_cases, relation_cases
 from tests.realtime_support import Inbox, close_client, subscribed
+from tests.server.rest_support import headers
 
 ROOT = Path(__file__).resolve().parents[2]
 JS_DIR = ROOT / "tests" / "js"
@@ -385,3 +387,43 @@ async def test_js_data_api_and_postgres_changes_respect_room_policies(server: Se
     assert run.one("selected") == {"type": "selected", "count": 1, "titles": ["bye"]}
     assert run.one("outsider_read")["rows"] == 0, "RLS: a non-member reads none of the room's rows"
     assert run.one("outsider_events")["count"] == 0, "and receives none of its change events"
+
+
+async def test_js_data_api_filters_paths_and_embedding(start: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    schema = tmp_path / "schema.toml"
+    schema.write_text(query_cases.SCHEMA + relation_cases.SCHEMA_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    server = start("--schema", str(schema))
+    with httpx.Client(base_url=f"{server.url}/rest/v1", headers=headers(server, server.service_role_key)) as http:
+        http.post("/docs", json=list(query_cases.ROWS)).raise_for_status()
+    run = await run_node("data_api.js", server)
+    found = {line["name"]: line["ids"] for line in run.of("ids")}
+    assert found == {
+        "contains": [1],
+        "contains json": [4],
+        "contained by": [1, 2, 5],
+        "overlaps": [1, 4],
+        "like any": [1, 2, 4],
+        "text search": [4],
+        "websearch": [2, 4],
+        "json path filter": [2],
+        "not": [4, 5],
+        "or": [2, 4],
+    }
+    data = {line["name"]: line["data"] for line in run.of("rows")}
+    assert data["paths and casts"] == [{"id": 2, "title": "x", "k": 2, "n": "10"}]
+    assert data["embedding"] == [
+        {"id": 10, "writer": {"name": "Ada"}, "editor": {"name": "Grace"}},
+        {"id": 11, "writer": {"name": "Grace"}, "editor": None},
+    ]
+    assert data["inner with embedded filter"] == [{"name": "Ada", "posts": [{"id": 10, "stars": 5}]}]
+    assert run.one("refused") == {"type": "refused", "name": "ambiguous", "code": "PGRST201", "status": 300}
+    assert run.one("constraints") == {"type": "constraints", "fk": "23503", "check": "23514", "status": 409}
+
+
+async def test_js_auth_admin_for_the_service_role_only(server: ServerProcess) -> None:
+    run = await run_node("auth_admin.js", server, server.service_role_key)
+    assert run.one("created") == {"type": "created", "email": "js@example.com", "metadata": {"n": 1}}
+    assert run.one("listed") == {"type": "listed", "count": 1, "total": 2, "nextPage": 2, "lastPage": 2}
+    assert run.one("updated") == {"type": "updated", "metadata": {"m": 2}, "plan": "pro"}
+    assert run.one("gone") == {"type": "gone", "status": 404, "code": "user_not_found"}
+    assert run.one("refused") == {"type": "refused", "status": 403, "code": "not_admin"}

@@ -3,7 +3,10 @@
 Channels share their process's socket for the backend and user (``client/socket.py``); each (re)join builds a fresh
 official channel from a :class:`ChannelSpec`, and a dead socket is replaced by a fresh one, so no state of a broken
 socket survives into the next (DESIGN.md §5.1–5.2). After every successful subscribe the ``on_subscribed`` hook
-runs: re-track presence, catch-up reads.
+runs: re-track presence, catch-up reads.  Hosted Supabase loses change events
+committed in the first moments after SUBSCRIBED (realtime-js #525, ``docs/compat-hosted.md``), after that first
+catch-up read too, so ``on_settled`` (a second catch-up read) runs again :data:`SETTLE_SECONDS` later, once those
+events can no longer go missing.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ log = logging.getLogger("nbrealtime.client")
 JOIN_TIMEOUT = 10
 TOKEN_CHECK_SECONDS = 30
 OFFLINE_AFTER_ATTEMPTS = 3
+SETTLE_SECONDS = 2.0
+"""How long after SUBSCRIBED hosted Supabase may still drop change events; then ``on_settled`` reads again."""
 
 
 class AckTimeout(TimeoutError):
@@ -90,6 +95,7 @@ class SupervisedChannel:
         *,
         on_state: Callable[[ConnectionState], None] | None = None,
         on_subscribed: Callable[[], Awaitable[None]] | None = None,
+        on_settled: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.realtime_url = realtime_url
         self.api_key = api_key
@@ -98,6 +104,8 @@ class SupervisedChannel:
         self.machine = StateMachine(on_state)
         self.on_subscribed = on_subscribed
         self.socket: SharedSocket = shared_socket(realtime_url, api_key, auth.user_id)
+        self.on_settled = on_settled
+        self._settle: asyncio.Task[None] | None = None
         self._client: AsyncRealtimeClient | None = None
         self._generation = 0
         self._channel: AsyncRealtimeChannel | None = None
@@ -124,6 +132,7 @@ class SupervisedChannel:
     async def close(self) -> None:
         self.machine.move(ConnectionState.CLOSED)
         self._connected.clear()
+        self._cancel_settle()
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -229,6 +238,23 @@ class SupervisedChannel:
         self._connected.set()
         if self.on_subscribed is not None:
             await self.on_subscribed()
+        if self.on_settled is not None:
+            self._cancel_settle()
+            self._settle = asyncio.create_task(self._settled(channel), name=f"nbrealtime settle:{self.spec.topic}")
+
+    async def _settled(self, channel: AsyncRealtimeChannel) -> None:
+        """The second catch-up read, if the channel that subscribed is still the live one."""
+        await asyncio.sleep(SETTLE_SECONDS)
+        if self._channel is channel and self.state == ConnectionState.CONNECTED and self.on_settled is not None:
+            try:
+                await self.on_settled()
+            except Exception:  # a failed read is retried by the next (re)subscribe; never kill the loop
+                log.exception("catch-up read after %s settled failed", self.spec.topic)
+
+    def _cancel_settle(self) -> None:
+        if self._settle is not None:
+            self._settle.cancel()
+            self._settle = None
 
     async def _leave(self) -> None:
         """Take this channel off the shared socket; a dead socket is replaced for everyone (once)."""

@@ -418,7 +418,12 @@ class LiveTable(HasView):
         )
         room = self.room
         self._channel = SupervisedChannel(
-            f"{room.backend.url}/realtime/v1", room.backend.key, room._auth, spec, on_subscribed=self._catch_up
+            f"{room.backend.url}/realtime/v1",
+            room.backend.key,
+            room._auth,
+            spec,
+            on_subscribed=self._catch_up,
+            on_settled=self._catch_up,
         )
         await self._channel.start()
         self._sender = asyncio.create_task(self._send_loop(), name=f"nbrealtime table {self.name}")

@@ -583,6 +583,12 @@ class Room(HasView):
         if self._last_seen_task is None:
             self._last_seen_task = asyncio.create_task(self._keep_last_seen())
 
+    async def _on_settled(self) -> None:
+        """Hosted Supabase may have dropped change events right after SUBSCRIBED: read again what they carry."""
+        await self._catch_up()
+        for cell in self._cells.values():
+            await cell.catch_up()
+
     async def _keep_last_seen(self) -> None:
         while True:
             await asyncio.sleep(LAST_SEEN_EVERY)
@@ -616,6 +622,7 @@ class Room(HasView):
             spec,
             on_state=lambda state: self._on_status.fire(state.value),
             on_subscribed=self._on_subscribed,
+            on_settled=self._on_settled,
         )
         self._channel = channel
         self.presence.attach(channel)

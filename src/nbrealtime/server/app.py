@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from nbrealtime import schema
-from nbrealtime.server import auth, filters, rest, rooms, storage
+from nbrealtime.server import auth, constraints, filters, rest, rooms, storage
 from nbrealtime.server.changes import ChangeFeed
 from nbrealtime.server.config import ServerConfig
 from nbrealtime.server.database import Database
@@ -85,9 +85,10 @@ def build_context(config: ServerConfig, keys: ProjectKeys) -> ServerContext:
     storage.create_tables(database.connection, tables.values())
     if upgrade:
         rooms.upgrade_to_roles(database.connection)
+    constraints.seed(database.connection, tables.values())
     database.on_connect(filters.register_sql_functions)
     hub = Hub()
-    changes = ChangeFeed(tables, lambda user_id, room: is_room_member(database, user_id, room))
+    changes = ChangeFeed(tables, lambda user_id, room: is_room_member(database, user_id, room), config.compat)
     hub.listeners.append(changes)
     context = ServerContext(config, keys, database, tables, hub, changes, realtime=None)  # type: ignore[arg-type]
     context.realtime = RealtimeServices(hub, keys.jwt_secret, config.limits, changes, context.channel_access)

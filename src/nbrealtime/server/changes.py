@@ -4,6 +4,11 @@ Every write goes through this process's data API, so changes are published right
 order — no WAL decoding needed. Each change is checked per subscriber like Realtime's ``apply_rls``: event, filter,
 and the table's select policy for the subscriber's *current* claims (PROTOCOL.md §4.4). Unlike hosted Supabase, a
 DELETE is checked against the deleted row too, so nobody learns of rows they could not read.
+
+With ``Compat(mode="hosted")`` it sends what hosted Supabase sends instead (``realtime.apply_rls``): a DELETE goes
+to every subscription of the table whose event matches — no filter, no row policy — with ``old_record`` cut down to
+the primary key (every table here has RLS); and a subscription hears nothing during its first ``subscribe_gap``
+seconds (``docs/compat-hosted.md``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbrealtime import schema
+from nbrealtime.server.config import Compat
 from nbrealtime.server.filters import Filter, FilterError, parse_realtime_filter
 from nbrealtime.server.policies import row_allowed
 from nbrealtime.server.realtime.hub import ChannelMember
@@ -48,10 +54,14 @@ def _unavailable(binding: dict[str, Any]) -> BindingError:
 
 
 class ChangeFeed:
-    def __init__(self, tables: dict[str, schema.Table], is_member: Callable[[str, str], bool]) -> None:
+    def __init__(
+        self, tables: dict[str, schema.Table], is_member: Callable[[str, str], bool], compat: Compat | None = None
+    ) -> None:
         self.tables = tables
         self.is_member = is_member
+        self.compat = compat or Compat()
         self._by_member: dict[ChannelMember, list[_Subscription]] = {}
+        self._deaf_until: dict[ChannelMember, float] = {}
 
     # ------------------------------------------------------------------ subscriptions
 
@@ -62,6 +72,8 @@ class ChangeFeed:
         except BindingError as error:
             return [str(error)]
         self._by_member[member] = subscriptions
+        if self.compat.subscribe_gap > 0:
+            self._deaf_until[member] = time.monotonic() + self.compat.subscribe_gap
         return []
 
     def _parse(self, member: ChannelMember, binding: dict[str, Any]) -> _Subscription:
@@ -102,6 +114,17 @@ class ChangeFeed:
 
     def member_left(self, member: ChannelMember) -> None:
         self._by_member.pop(member, None)
+        self._deaf_until.pop(member, None)
+
+    def _deaf(self, member: ChannelMember) -> bool:
+        """Hosted mode: is ``member`` still in the window after SUBSCRIBED in which events are lost?"""
+        until = self._deaf_until.get(member)
+        if until is None:
+            return False
+        if time.monotonic() < until:
+            return True
+        del self._deaf_until[member]
+        return False
 
     # ------------------------------------------------------------------ publishing
 
@@ -118,12 +141,17 @@ class ChangeFeed:
         if row is None:
             return 0
         now = time.time()
+        unchecked = self.compat.hosted and event == "DELETE"  # hosted Supabase cannot filter or secure deletes
+        if unchecked:
+            old_record = {name: row[name] for name in table.primary_key}
         matched: dict[ChannelMember, list[_Subscription]] = defaultdict(list)
         for member, subscriptions in list(self._by_member.items()):
+            if self._deaf(member):
+                continue
             for subscription in subscriptions:
                 if subscription.table not in (None, table.name) or subscription.event not in ("*", event):
                     continue
-                if subscription.filter is not None and not subscription.filter.matches(row):
+                if not unchecked and subscription.filter is not None and not subscription.filter.matches(row):
                     continue
                 matched[member].append(subscription)
         delivered = 0
@@ -132,7 +160,7 @@ class ChangeFeed:
             if claims.exp is not None and claims.exp < now:
                 member.connection.expire(member, int(now - claims.exp))
                 continue
-            if not row_allowed(table, "select", row, claims, self.is_member):
+            if not unchecked and not row_allowed(table, "select", row, claims, self.is_member):
                 continue
             data = _change(table, event, record, old_record, commit_timestamp, _selection(subscriptions))
             ids = list(dict.fromkeys(subscription.id for subscription in subscriptions))
@@ -170,5 +198,5 @@ def _change(
     if record is not None:
         data["record"] = {name: record.get(name) for name in names}
     if old_record is not None and event != "INSERT":
-        data["old_record"] = {name: old_record.get(name) for name in names}
+        data["old_record"] = {name: old_record[name] for name in names if name in old_record}
     return data

@@ -29,10 +29,12 @@ from typing import Any, Literal
 import orjson
 
 from nbrealtime import schema
+from nbrealtime.server import fields, fulltext
 from nbrealtime.server.storage import DatabaseError, encode, from_text, pg_type_name, quote, split_list
 
 __all__ = [
     "OPERATORS",
+    "REALTIME_OPERATORS",
     "Condition",
     "Filter",
     "FilterError",
@@ -44,7 +46,16 @@ __all__ = [
     "split_top_level",
 ]
 
-OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "is", "in", "match", "imatch", "isdistinct")
+OPERATORS = (
+    "eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "is", "in", "match", "imatch", "isdistinct",
+    "cs", "cd", "ov", "fts", "plfts", "phfts", "wfts",
+)  # fmt: skip
+REALTIME_OPERATORS = OPERATORS[: OPERATORS.index("isdistinct") + 1]
+"""What the realtime server's filter parser accepts: the same grammar, without containment and full-text search."""
+_QUANTIFIED = ("like", "ilike")  # like(any).{a*,b*}, ilike(all).{…}
+_TEXT_SEARCH = ("fts", "plfts", "phfts", "wfts")  # fts(english).query
+_CONTAINMENT = {"cs": "@>", "cd": "<@", "ov": "&&"}
+_OPERATION = re.compile(r"^([a-z]+)(?:\(([^()]*)\))?\.(.*)$", re.DOTALL)
 _COMPARISONS = {"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _PATTERN_OPS = {"like": ("nbrt_like", False), "ilike": ("nbrt_like", True), "match": ("nbrt_match", False)}
 _PATTERN_OPS["imatch"] = ("nbrt_match", True)
@@ -112,10 +123,53 @@ def _match(value: str | None, pattern: str, insensitive: int) -> int | None:
 _PATTERN_FUNCTIONS = {"nbrt_like": _like, "nbrt_match": _match}
 
 
+def _json_contains(container: Any, contained: Any, top: bool = True) -> bool:
+    """jsonb's ``@>``: objects by key, arrays by element (any order), scalars by value and type.
+
+    As in PostgreSQL, a top-level array also contains a bare scalar that is one of its elements.
+    """
+    if isinstance(container, dict):
+        return isinstance(contained, dict) and all(
+            key in container and _json_contains(container[key], value, False) for key, value in contained.items()
+        )
+    if isinstance(container, list):
+        if not isinstance(contained, list):
+            return top and not isinstance(contained, dict) and any(_same(item, contained) for item in container)
+        return all(any(_json_contains(item, wanted, False) for item in container) for wanted in contained)
+    return _same(container, contained)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON scalar equality that keeps ``true`` apart from ``1``."""
+    return isinstance(a, bool) == isinstance(b, bool) and not isinstance(a, dict | list) and a == b
+
+
+def _contains(stored: str | None, value: str, op: str, jsonb: int) -> int | None:
+    """``cs``/``cd``/``ov`` on a stored array or jsonb value (both JSON text); array elements that are NULL never
+    equal anything."""
+    if stored is None:
+        return None
+    left, right = orjson.loads(stored), orjson.loads(value)
+    if op == "ov":
+        return int(any(item is not None and any(_same(item, other) for other in right) for item in left))
+    if op == "cd":
+        left, right = right, left
+    if jsonb:
+        return int(_json_contains(left, right))
+    return int(all(item is not None and any(_same(item, have) for have in left) for item in right))
+
+
+def _fts(value: str | None, kind: str, config: str | None, query: str) -> int | None:
+    return fulltext.matches(value, kind, config, query)
+
+
 def register_sql_functions(connection: sqlite3.Connection) -> None:
-    """Install the pattern functions that compiled filters call (once per connection)."""
+    """Install the functions and collation that compiled filters and orderings use (once per connection)."""
+    fields.register_sql_functions(connection)
     for name, function in _PATTERN_FUNCTIONS.items():
         connection.create_function(name, 3, function, deterministic=True)
+    connection.create_function("nbrt_contains", 4, _contains, deterministic=True)
+    connection.create_function("nbrt_fts", 4, _fts, deterministic=True)
 
 
 # ---------------------------------------------------------------------------------------------------- the tree
@@ -125,19 +179,27 @@ def register_sql_functions(connection: sqlite3.Connection) -> None:
 class Condition:
     """``column op value`` with ``value`` in the column's stored form (a list of them for ``in``).
 
-    For ``is`` the value is None (null/unknown), True or False; for the pattern operators it is the pattern text.
+    For ``is`` the value is None (null/unknown), True or False; for the pattern operators it is the pattern text (a
+    tuple of them when ``modifier`` is ``any``/``all``); for ``cs``/``cd``/``ov`` the stored (JSON text) array or
+    jsonb value; for the full-text operators the query text, with the configuration (or None) in ``modifier``.
     """
 
     column: schema.Column
     op: str
     value: Any
     negate: bool = False
+    modifier: str | None = None
+    field: fields.Field | None = None
+    """Set for a JSON path (``data->>title``): ``column`` is then the path's value as a column (text or jsonb)."""
 
     def evaluate(self, row: Mapping[str, Any]) -> Truth:
         if self.column.name not in row:
             return None  # realtime: a row passes only if every filter column is present
         try:
-            stored = encode(self.column, row[self.column.name])
+            if self.field is not None:
+                stored = self.field.stored(encode(self.field.column, row[self.column.name]))
+            else:
+                stored = encode(self.column, row[self.column.name])
         except DatabaseError:
             return None
         result = self._compare(stored)
@@ -149,17 +211,28 @@ class Condition:
             return stored is None if value is None else stored == int(value)
         if op == "isdistinct":
             return stored != value
-        if op == "in" and not value:
+        if (op == "in" or self.modifier == "any") and not value:
             return False  # ``= ANY('{}')`` is false even for NULL
+        if self.modifier == "all" and not value:
+            return True
         if stored is None:
             return None
         if op in _PATTERN_OPS:
             function, insensitive = _PATTERN_OPS[op]
-            return bool(_PATTERN_FUNCTIONS[function](stored, value, int(insensitive)))
+            if self.modifier not in ("any", "all"):
+                return bool(_PATTERN_FUNCTIONS[function](stored, value, int(insensitive)))
+            hits = [_PATTERN_FUNCTIONS[function](stored, pattern, int(insensitive)) for pattern in value]
+            return any(hits) if self.modifier == "any" else all(hits)
+        if op in _CONTAINMENT:
+            return bool(_contains(stored, value, op, int(not self.column.array)))
+        if op in _TEXT_SEARCH:
+            return bool(_fts(stored, op, self.modifier, value))
         if op == "in":
             if stored in value:
                 return True
             return None if None in value else False
+        if self._jsonb:
+            stored, value = fields.jsonb_key(orjson.loads(stored)), fields.jsonb_key(orjson.loads(value))
         if op == "eq":
             return stored == value
         if op == "neq":
@@ -173,21 +246,41 @@ class Condition:
         return stored <= value
 
     def to_sql(self, qualifier: str) -> tuple[str, list[Any]]:
-        column = f"{quote(qualifier)}.{quote(self.column.name)}"
+        if self.field is not None:
+            column, lead = self.field.sql(qualifier)
+        else:
+            column, lead = f"{quote(qualifier)}.{quote(self.column.name)}", []
         op, value = self.op, self.value
+        params: list[Any] = [*lead]
         if op == "is":
-            sql, params = (f"{column} IS NULL", []) if value is None else (f"{column} IS ?", [int(value)])
+            sql = f"{column} IS NULL" if value is None else f"{column} IS ?"
+            params += [] if value is None else [int(value)]
         elif op == "isdistinct":
-            sql, params = f"{column} IS NOT ?", [value]
+            sql, params = f"{column} IS NOT ?", [*lead, value]
+        elif op in _PATTERN_OPS and self.modifier in ("any", "all"):
+            function, insensitive = _PATTERN_OPS[op]
+            joiner = " OR " if self.modifier == "any" else " AND "
+            empty = "0" if self.modifier == "any" else "1"
+            sql = joiner.join(f"{function}({column}, ?, {int(insensitive)})" for _ in value) or empty
+            params = [param for pattern in value for param in (*lead, pattern)]
         elif op in _PATTERN_OPS:
             function, insensitive = _PATTERN_OPS[op]
-            sql, params = f"{function}({column}, ?, {int(insensitive)})", [value]
+            sql, params = f"{function}({column}, ?, {int(insensitive)})", [*lead, value]
+        elif op in _CONTAINMENT:
+            sql, params = f"nbrt_contains({column}, ?, '{op}', {int(not self.column.array)})", [*lead, value]
+        elif op in _TEXT_SEARCH:
+            sql, params = f"nbrt_fts({column}, '{op}', ?, ?)", [*lead, self.modifier, value]
         elif op == "in":
             sql = f"{column} IN ({', '.join('?' for _ in value)})" if value else "0"
-            params = list(value)
+            params = [*lead, *value] if value else []
         else:
-            sql, params = f"{column} {_COMPARISONS[op]} ?", [value]
+            collate = " COLLATE nbrt_jsonb" if self._jsonb else ""
+            sql, params = f"{column}{collate} {_COMPARISONS[op]} ?", [*lead, value]
         return (f"NOT ({sql})", params) if self.negate else (f"({sql})", params)
+
+    @property
+    def _jsonb(self) -> bool:
+        return self.column.type == "jsonb" and not self.column.array
 
 
 @dataclass(frozen=True)
@@ -252,28 +345,42 @@ class Filter:
 # ---------------------------------------------------------------------------------------------------- building
 
 
-def _column(table: schema.Table, name: str) -> schema.Column:
-    column = table.column(name)
-    if column is None:
-        raise DatabaseError("42703", f"column {table.name}.{name} does not exist")
-    return column
-
-
 def _value(column: schema.Column, text: str | None) -> Any:
     return None if text is None else encode(column, from_text(column, text))
 
 
-def build_condition(
-    table: schema.Table, column_name: str, op: str, value: Any, negate: bool = False, *, source: str = ""
-) -> Condition:
-    """A checked :class:`Condition` from raw text: ``value`` is text, or a list of texts (None = NULL) for ``in``.
+def _no_operator(column: schema.Column, symbol: str, right: str = "unknown") -> DatabaseError:
+    return DatabaseError(
+        "42883",
+        f"operator does not exist: {'jsonb' if column.type == 'jsonb' else pg_type_name(column)} {symbol} {right}",
+        hint="No operator matches the given name and argument types. You might need to add explicit type casts.",
+    )
 
-    Raises :class:`storage.DatabaseError` (``42703`` unknown column, ``22P02`` bad value, ``42883`` pattern on a
-    non-text column, ``PGRST100`` bad ``is`` value).
+
+def _is_text(column: schema.Column) -> bool:
+    return column.type == "text" and not column.array
+
+
+def build_condition(
+    table: schema.Table,
+    column_name: str,
+    op: str,
+    value: Any,
+    negate: bool = False,
+    *,
+    source: str = "",
+    modifier: str | None = None,
+) -> Condition:
+    """A checked :class:`Condition` from raw text: ``value`` is text, or a list of texts (None = NULL) for ``in`` and
+    for quantified patterns (``modifier`` ``any``/``all``); ``modifier`` is the configuration of a full-text filter.
+
+    Raises :class:`storage.DatabaseError` (``42703`` unknown column, ``22P02`` bad value, ``42883`` operator on a
+    column type that has none, ``PGRST100`` bad ``is`` value, ``42601`` bad tsquery).
     """
-    column = _column(table, column_name)
+    field = fields.parse_field(table, column_name)
+    column, path = field.target, field if field.path else None
     if op == "in":
-        return Condition(column, op, tuple(_value(column, item) for item in value), negate)
+        return Condition(column, op, tuple(_value(column, item) for item in value), negate, field=path)
     if op == "is":
         lowered = str(value).lower()
         if lowered not in _IS_VALUES:
@@ -282,23 +389,31 @@ def build_condition(
             raise DatabaseError(
                 "42804", f"argument of IS {lowered.upper()} must be type boolean, not type {pg_type_name(column)}"
             )
-        return Condition(column, op, _IS_VALUES[lowered], negate)
+        return Condition(column, op, _IS_VALUES[lowered], negate, field=path)
     if op in _PATTERN_OPS:
-        if column.type != "text" or column.array:
+        if not _is_text(column):
             symbol = {"like": "~~", "ilike": "~~*", "match": "~", "imatch": "~*"}[op]
-            raise DatabaseError(
-                "42883",
-                f"operator does not exist: {pg_type_name(column)} {symbol} unknown",
-                hint="No operator matches the given name and argument types. "
-                "You might need to add explicit type casts.",
-            )
+            raise _no_operator(column, symbol)
         if op in ("match", "imatch"):
             try:
                 _regex(value, op == "imatch")
             except re.error as error:
                 raise DatabaseError("2201B", f"invalid regular expression: {error}") from None
-        return Condition(column, op, value, negate)
-    return Condition(column, op, _value(column, value), negate)
+        if modifier is not None:
+            if any(item is None for item in value):
+                raise DatabaseError("22004", f"{op}({modifier}) does not take NULL patterns")
+            value = tuple(value)
+        return Condition(column, op, value, negate, modifier, path)
+    if op in _CONTAINMENT:
+        if not column.array and (column.type != "jsonb" or op == "ov"):
+            raise _no_operator(column, _CONTAINMENT[op])
+        return Condition(column, op, _value(column, value), negate, field=path)
+    if op in _TEXT_SEARCH:
+        if not _is_text(column):
+            raise _no_operator(column, "@@", "tsquery")
+        fulltext.parse_query(op, value, modifier)  # refuse a bad query or configuration now, not inside SQLite
+        return Condition(column, op, value, negate, modifier, path)
+    return Condition(column, op, _value(column, value), negate, field=path)
 
 
 def _parse_error(text: str, details: str) -> DatabaseError:
@@ -306,7 +421,8 @@ def _parse_error(text: str, details: str) -> DatabaseError:
 
 
 def split_top_level(text: str) -> list[str]:
-    """Split at commas outside parentheses and double quotes (``\\`` escapes inside quotes); keeps the quotes."""
+    """Split at commas outside parentheses, braces (array literals) and double quotes (``\\`` escapes inside
+    quotes); keeps the quotes."""
     parts: list[str] = []
     current: list[str] = []
     depth = 0
@@ -318,9 +434,9 @@ def split_top_level(text: str) -> list[str]:
             escaped = True
         elif char == '"':
             quoted = not quoted
-        elif not quoted and char == "(":
+        elif not quoted and char in "({":
             depth += 1
-        elif not quoted and char == ")":
+        elif not quoted and char in ")}":
             depth = max(0, depth - 1)
         elif not quoted and depth == 0 and char == ",":
             parts.append("".join(current))
@@ -353,22 +469,47 @@ def _unquote(value: str) -> str:
 # ---------------------------------------------------------------------------------------------------- REST
 
 
-def _rest_operation(table: schema.Table, column_name: str, text: str, *, in_tree: bool, source: str) -> Condition:
+def _operation(text: str) -> tuple[bool, str, str | None, str] | None:
+    """``[not.]op[(modifier)].value`` → (negate, op, modifier, value); None when the operator is unknown or its
+    modifier does not fit it (``like(any)``, ``ilike(all)``, ``fts(english)`` and no others)."""
     negate = text.startswith("not.")
-    op_value = text[4:] if negate else text
-    op, dot, value = op_value.partition(".")
-    if not dot or op not in OPERATORS:
-        raise _parse_error(source, f'unexpected "{op}" expecting operator ({", ".join(OPERATORS)})')
+    match = _OPERATION.match(text[4:] if negate else text)
+    if not match or match.group(1) not in OPERATORS:
+        return None
+    op, modifier, value = match.groups()
+    if modifier is not None and not (
+        (op in _QUANTIFIED and modifier in ("any", "all")) or (op in _TEXT_SEARCH and modifier)
+    ):
+        return None
+    return negate, op, modifier, value
+
+
+def _operator_token(text: str) -> str:
+    return (text[4:] if text.startswith("not.") else text).partition(".")[0]
+
+
+def _rest_operation(table: schema.Table, column_name: str, text: str, *, in_tree: bool, source: str) -> Condition:
+    parsed = _operation(text)
+    if parsed is None:
+        token = _operator_token(text)
+        raise _parse_error(source, f'unexpected "{token}" expecting operator ({", ".join(OPERATORS)})')
+    negate, op, modifier, value = parsed
+    items: Any
     if op == "in":
         if not (value.startswith("(") and value.endswith(")")):
             raise _parse_error(source, 'unexpected end of input expecting "("')
-        items: Any = split_list(value[1:-1])
+        items = split_list(value[1:-1])
         return build_condition(table, column_name, op, items, negate, source=source)
     if in_tree:
         value = _unquote(value)
     if op in ("like", "ilike"):
         value = value.replace("*", "%")  # PostgREST accepts * for % (URL-friendly)
-    return build_condition(table, column_name, op, value, negate, source=source)
+    if op in _QUANTIFIED and modifier is not None:
+        if not (value.startswith("{") and value.endswith("}")):
+            raise DatabaseError("22P02", f'malformed array literal: "{value}"', 'Array value must start with "{".')
+        items = split_list(value[1:-1], null_keyword=True)
+        return build_condition(table, column_name, op, items, negate, source=source, modifier=modifier)
+    return build_condition(table, column_name, op, value, negate, source=source, modifier=modifier)
 
 
 def parse_rest_condition(table: schema.Table, column_name: str, text: str) -> Condition:
@@ -429,8 +570,10 @@ def _realtime_segment(table: schema.Table, segment: str) -> Condition:
     op, dot, value = op_value.partition(".")
     if not dot:
         raise FilterError(prefix + _inspect([op_value]))
-    if op not in OPERATORS:
+    if op not in REALTIME_OPERATORS:
         raise FilterError(prefix + _inspect([op, value]))
+    if table.column(column_name) is None:  # realtime compares plain columns: no JSON paths there
+        raise FilterError(f'column "{column_name}" does not exist', "invalid")
     raw: Any
     if op == "in":
         if not (len(value) >= 2 and value.startswith("(") and value.endswith(")")):

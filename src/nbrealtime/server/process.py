@@ -19,6 +19,7 @@ from nbrealtime.discovery import LOCK_FILE, DiscoveryInfo, read_discovery, remov
 from nbrealtime.server.app import create_app
 from nbrealtime.server.config import ServerConfig
 from nbrealtime.server.keys import load_or_create_keys
+from nbrealtime.server.storage import DatabaseError
 
 __all__ = ["AlreadyRunning", "CannotServe", "RemoteBindRefused", "serve"]
 
@@ -112,6 +113,9 @@ def serve(config: ServerConfig, *, allow_remote: bool = False, out: IO[str] = sy
             app = create_app(config, keys)
         except (sqlite3.Error, OSError) as error:
             raise CannotServe(f"cannot open the database {config.database_path}: {error}") from None
+        except DatabaseError as error:  # the schema file's tables or seed rows do not fit the stored data
+            details = f" ({error.details})" if error.details else ""
+            raise CannotServe(f"cannot prepare the tables of {config.schema_file}: {error.message}{details}") from None
         try:
             sock = _bind(config.host, config.port)
         except OSError as error:

@@ -47,7 +47,9 @@ class DatabaseError(Exception):
     The data API turns it into PostgREST's error JSON; the status code is derived from ``code`` there.
     """
 
-    def __init__(self, code: str, message: str, details: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, details: str | list[Any] | None = None, hint: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -229,7 +231,7 @@ def _encode_bool(column: schema.Column, value: Any) -> int:
 
 def _encode_text(column: schema.Column, value: Any) -> str:
     if isinstance(value, str):
-        return value
+        return value.ljust(column.max_length) if column.padded and column.max_length else value
     if isinstance(value, bool):
         return "true" if value else "false"
     return orjson.dumps(value).decode()
@@ -457,7 +459,29 @@ def _column_sql(table: schema.Table, column: schema.Column) -> str:
     sql_type = "TEXT" if column.array else _SQLITE_TYPES.get(column.type, "TEXT")
     if table.primary_key == (column.name,) and column.serial:
         return f"{quote(column.name)} INTEGER PRIMARY KEY AUTOINCREMENT"
-    return f"{quote(column.name)} {sql_type}"
+    return f"{quote(column.name)} {sql_type}{_references_sql(column)}"
+
+
+def _references_sql(column: schema.Column) -> str:
+    """SQLite enforces foreign keys itself (``PRAGMA foreign_keys=ON`` on every connection)."""
+    key = column.references
+    if key is None:
+        return ""
+    target = f"({quote(key.column)})" if key.column else ""
+    return f" REFERENCES {quote(key.table)}{target} ON DELETE {key.on_delete.upper()}"
+
+
+def _check_foreign_keys(connection: sqlite3.Connection, table: schema.Table) -> None:
+    """A foreign key declared on a table that already exists without it cannot be added in place: say so."""
+    existing = {row[3] for row in connection.execute(f"PRAGMA foreign_key_list({quote(table.name)})")}
+    for column in table.columns:
+        if column.references is not None and column.name not in existing:
+            raise DatabaseError(
+                "0A000",
+                f"table {table.name!r} already holds data without the foreign key on {column.name!r}; the embedded "
+                "server cannot add a constraint to an existing table (move that table's rows out, or start with a "
+                "new data dir)",
+            )
 
 
 def _create_sql(table: schema.Table) -> str:
@@ -506,6 +530,7 @@ def create_tables(connection: sqlite3.Connection, tables: Iterable[schema.Table]
                     )
             for statement in _index_sql(table):
                 connection.execute(statement)
+            _check_foreign_keys(connection, table)
     except BaseException:
         connection.execute("ROLLBACK")
         raise

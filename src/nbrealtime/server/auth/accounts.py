@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from nbrealtime.server.auth import store
@@ -18,14 +20,22 @@ from nbrealtime.server.auth.views import user_json
 if TYPE_CHECKING:
     from nbrealtime.server.app import ServerContext
 
-__all__ = ["sign_in_with_password", "sign_up", "update_user"]
+__all__ = [
+    "email_exists",
+    "merge_metadata",
+    "set_email",
+    "sign_in_with_password",
+    "sign_up",
+    "update_user",
+    "user_transaction",
+]
 
 
 def _user_exists() -> AuthError:
     return AuthError(422, "user_already_exists", "User already registered")
 
 
-def _email_exists() -> AuthError:
+def email_exists() -> AuthError:
     return AuthError(422, "email_exists", "A user with this email address has already been registered")
 
 
@@ -84,6 +94,8 @@ async def sign_in_with_password(context: ServerContext, issuer: str, body: dict[
     encrypted = user.encrypted_password if user else None
     if not await asyncio.to_thread(verify_password, password, encrypted) or user is None:
         raise _invalid_login()
+    if user.email_confirmed_at is None:  # created by auth.admin without email_confirm
+        raise AuthError(400, "email_not_confirmed", "Email not confirmed")
     with context.database.transaction() as connection:
         current = store.find_user(connection, user.id)
         if current is None or current.encrypted_password != encrypted:  # deleted or re-passworded meanwhile
@@ -91,7 +103,7 @@ async def sign_in_with_password(context: ServerContext, issuer: str, body: dict[
         return start_session(connection, context, issuer, current, "password")
 
 
-def _merge_metadata(metadata: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def merge_metadata(metadata: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """GoTrue's rule for ``data``: keys are set, ``null`` deletes a key."""
     merged = dict(metadata)
     for key, value in changes.items():
@@ -102,7 +114,17 @@ def _merge_metadata(metadata: dict[str, Any], changes: dict[str, Any]) -> dict[s
     return merged
 
 
-def _set_email(user: User, email: str, now: str) -> None:
+@contextlib.contextmanager
+def user_transaction(context: ServerContext) -> Iterator[sqlite3.Connection]:
+    """A transaction that writes a user: an email taken meanwhile (the unique index) is GoTrue's 422."""
+    try:
+        with context.database.transaction() as connection:
+            yield connection
+    except sqlite3.IntegrityError:
+        raise email_exists() from None
+
+
+def set_email(user: User, email: str, now: str) -> None:
     """Confirmed at once (autoconfirm); an anonymous user with an email becomes a permanent one."""
     user.email, user.email_confirmed_at = email, now
     providers = [p for p in user.app_metadata.get("providers", []) if p != "anonymous"]
@@ -135,23 +157,20 @@ async def update_user(
             raise AuthError(422, "same_password", "New password should be different from the old password.")
         new_hash = await asyncio.to_thread(hash_password, password)
     now = store.now_rfc3339()
-    try:
-        with context.database.transaction() as connection:
-            current = store.find_user(connection, user.id)
-            if current is None:
-                raise AuthError(403, "user_not_found", "User from sub claim in JWT does not exist")
-            if new_email and new_email != current.email:
-                if store.find_user_by_email(connection, new_email) is not None:
-                    raise _email_exists()
-                _set_email(current, new_email, now)
-            if new_hash is not None:
-                current.encrypted_password = new_hash
-                # As GoTrue: a new password signs out every other session of the user.
-                store.delete_sessions(connection, current.id, keep=session.id if session else None)
-            if metadata is not None:
-                current.user_metadata = _merge_metadata(current.user_metadata, metadata)
-            current.updated_at = now
-            store.save_user(connection, current)
-    except sqlite3.IntegrityError:
-        raise _email_exists() from None
+    with user_transaction(context) as connection:
+        current = store.find_user(connection, user.id)
+        if current is None:
+            raise AuthError(403, "user_not_found", "User from sub claim in JWT does not exist")
+        if new_email and new_email != current.email:
+            if store.find_user_by_email(connection, new_email) is not None:
+                raise email_exists()
+            set_email(current, new_email, now)
+        if new_hash is not None:
+            current.encrypted_password = new_hash
+            # As GoTrue: a new password signs out every other session of the user.
+            store.delete_sessions(connection, current.id, keep=session.id if session else None)
+        if metadata is not None:
+            current.user_metadata = merge_metadata(current.user_metadata, metadata)
+        current.updated_at = now
+        store.save_user(connection, current)
     return user_json(current)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from nbrealtime.server.auth import accounts, sessions
+from nbrealtime.server.auth import accounts, admin, sessions
 from nbrealtime.server.auth.errors import API_VERSION, API_VERSION_HEADER, AuthError, error_response
 from nbrealtime.server.auth.requests import read_json, require_api_key, string_field
 from nbrealtime.server.auth.views import settings_json, user_json
@@ -104,6 +104,8 @@ _ROUTES: dict[str, dict[str, Handler]] = {
     "/logout": {"POST": logout},
     "/settings": {"GET": settings},
     "/health": {"GET": health},
+    "/admin/users": {"GET": admin.list_users, "POST": admin.create_user},
+    "/admin/users/{user_id}": {"GET": admin.get_user, "PUT": admin.update_user, "DELETE": admin.delete_user},
 }
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "active_refresh_token",
     "create_session",
     "delete_sessions",
+    "delete_user",
     "ensure_tables",
     "find_refresh_token",
     "find_session",
@@ -235,3 +236,8 @@ def delete_sessions(
         connection.execute(f"DELETE FROM {SESSIONS} WHERE user_id = ? AND id = ?", (user_id, only))
     else:
         connection.execute(f"DELETE FROM {SESSIONS} WHERE user_id = ? AND id IS NOT ?", (user_id, keep))
+
+
+def delete_user(connection: sqlite3.Connection, user_id: str) -> None:
+    """The user, their sessions and refresh tokens (by cascade)."""
+    connection.execute(f"DELETE FROM {USERS} WHERE id = ?", (user_id,))

@@ -190,8 +190,8 @@ def _read(
     shape: rest_query.Representation,
     prefer: rest_query.Prefer,
 ) -> Response:
-    query = rest_query.parse_query(table, request.query_params, request.headers, read=True)
-    where, params = query.filter.to_sql()
+    query = rest_query.parse_query(table, request.query_params, request.headers, read=True, tables=context.tables)
+    where, params = query.where_sql(claims)
     policy, policy_params = policies.policy_sql(table, "select", claims)
     where = f"{where} AND {policy}"
     params = [*params, *policy_params]
@@ -200,8 +200,9 @@ def _read(
     if prefer.count:
         total = connection.execute(f"SELECT COUNT(*) FROM {quote(table.name)} WHERE {where}", params).fetchone()[0]
     window, window_params = query.window_sql()
+    order, order_params = query.order_sql()
     rows = connection.execute(
-        f"SELECT * FROM {quote(table.name)} WHERE {where}{query.order_sql()}{window}", [*params, *window_params]
+        f"SELECT * FROM {quote(table.name)} WHERE {where}{order}{window}", [*params, *order_params, *window_params]
     ).fetchall()
     if total is not None and query.offset and query.offset > total:
         raise RestError(
@@ -210,7 +211,7 @@ def _read(
             "Requested range not satisfiable",
             f"An offset of {query.offset} was requested, but there are only {total} rows.",
         )
-    data = [query.project(decode_row(table, row)) for row in rows]
+    data = query.render(connection, [decode_row(table, row) for row in rows], claims)
     content = _json(data, shape)
     status = 206 if total is not None and len(data) < total else 200
     headers = {"Content-Range": _content_range(query.offset, len(data), total)}
@@ -229,7 +230,7 @@ def _write(
     """Run a write on the database thread; return the response and the committed changes to publish."""
     method = request.method
     params = request.query_params
-    query = rest_query.parse_query(table, params, request.headers, read=False)
+    query = rest_query.parse_query(table, params, request.headers, read=False, tables=context.tables)
     caller = writes.Caller(claims, context.is_room_member, Defaults.for_caller(claims.user_id))
     _check_locked(table, claims, body)
     if method == "POST":
@@ -248,12 +249,12 @@ def _write(
         elif method == "PATCH":
             result = writes.update(connection, query, body, caller, max_affected=prefer.max_affected)
         else:
-            result = writes.delete(connection, query, caller, max_affected=prefer.max_affected)
+            result = writes.delete(connection, query, caller, max_affected=prefer.max_affected, tables=context.tables)
         if representation and method != "DELETE":
             for row in result.rows:  # RETURNING needs the new rows to be visible to the caller
                 if not policies.row_allowed(table, "select", row, claims, context.is_room_member):
                     raise policies.PolicyViolation(table, claims)
-        content = _json([query.project(row) for row in result.rows], shape) if representation else b""
+        content = _json(query.render(connection, result.rows, claims), shape) if representation else b""
         if shape.single and not representation:
             _json(result.rows, shape)  # .single() on a write still demands exactly one row
     total = len(result.rows) if prefer.count else None
@@ -274,9 +275,11 @@ def _publish(context: ServerContext, table: schema.Table, changes: list[writes.C
     """Hand committed changes to the change feed; a failing subscriber must not turn a committed write into a 500."""
     timestamp = commit_timestamp()
     for change in changes:
+        target = change.table or table
         try:
-            context.changes.publish(table, change.event, change.record, change.old_record, timestamp)
+            context.changes.publish(target, change.event, change.record, change.old_record, timestamp)
         except Exception:
-            logger.exception("publishing a %s on %s failed", change.event, table.name)
-    if table.name == schema.ROOM_MEMBERS_TABLE and changes:
-        context.membership_changed({str((c.record or c.old_record or {}).get("room")) for c in changes})
+            logger.exception("publishing a %s on %s failed", change.event, target.name)
+    members = [change for change in changes if (change.table or table).name == schema.ROOM_MEMBERS_TABLE]
+    if members:
+        context.membership_changed({str((c.record or c.old_record or {}).get("room")) for c in members})

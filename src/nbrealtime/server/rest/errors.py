@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from starlette.responses import Response
 
@@ -32,7 +34,7 @@ class RestError(DatabaseError):
     """An error the data API itself raises (not the database), with an explicit HTTP status."""
 
     def __init__(
-        self, status: int, code: str, message: str, details: str | None = None, hint: str | None = None
+        self, status: int, code: str, message: str, details: str | list[Any] | None = None, hint: str | None = None
     ) -> None:
         super().__init__(code, message, details, hint)
         self.status = status

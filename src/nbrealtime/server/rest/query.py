@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.datastructures import Headers, QueryParams
 
 from nbrealtime import schema
-from nbrealtime.server import filters
+from nbrealtime.server import fields, filters
+from nbrealtime.server.rest import embedding
 from nbrealtime.server.rest.errors import RestError
-from nbrealtime.server.storage import DatabaseError, quote
+from nbrealtime.server.storage import DatabaseError
+from nbrealtime.server.tokens import Claims
 
 __all__ = ["Prefer", "Query", "Representation", "parse_columns", "parse_prefer", "parse_query", "representation"]
 
 _RESERVED = {"select", "order", "limit", "offset", "columns", "on_conflict"}
 _LOGIC_KEYS = {"or", "and", "not.or", "not.and"}
+_FIELD_NAME = re.compile(r"->|::")
 
 
 def _bad_param(message: str, details: str | None = None) -> RestError:
@@ -29,17 +33,33 @@ class Query:
     """What a request selects: output columns (name → column), the filter, ordering and the window."""
 
     table: schema.Table
-    select: tuple[tuple[str, str], ...]
+    select: embedding.Selection
     filter: filters.Filter
-    order: tuple[str, ...] = ()
+    order: tuple[tuple[fields.Field, str], ...] = ()
     limit: int | None = None
     offset: int = 0
 
-    def project(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        return {output: row[column] for output, column in self.select}
+    def render(
+        self, connection: sqlite3.Connection, rows: Sequence[Mapping[str, Any]], claims: Claims
+    ) -> list[dict[str, Any]]:
+        """The response objects for JSON-form ``rows``: the selected fields and embedded resources."""
+        return embedding.render(connection, self.select, rows, claims)
 
-    def order_sql(self) -> str:
-        return f" ORDER BY {', '.join(self.order)}" if self.order else ""
+    def where_sql(self, claims: Claims) -> tuple[str, list[Any]]:
+        """The filter and the ``!inner`` embeds' conditions (row policies are the caller's to add)."""
+        where, params = self.filter.to_sql()
+        inner, inner_params = embedding.inner_sql(self.select, self.table.name, claims)
+        return f"{where} AND {inner}", [*params, *inner_params]
+
+    def order_sql(self) -> tuple[str, list[Any]]:
+        """``ORDER BY`` and its parameters (JSON paths are bound)."""
+        terms, params = [], []
+        for term, direction in self.order:
+            expression, field_params = term.sql(self.table.name)
+            collate = " COLLATE nbrt_jsonb" if term.path and not term.as_text else ""
+            terms.append(f"{expression}{collate} {direction}")
+            params += field_params
+        return (f" ORDER BY {', '.join(terms)}", params) if terms else ("", [])
 
     def window_sql(self) -> tuple[str, list[int]]:
         if self.limit is None and not self.offset:
@@ -47,46 +67,13 @@ class Query:
         return " LIMIT ? OFFSET ?", [-1 if self.limit is None else self.limit, self.offset]
 
 
-def _parse_select(table: schema.Table, text: str | None) -> tuple[tuple[str, str], ...]:
-    if text is None or not text.strip():
-        text = "*"
-    items: list[tuple[str, str]] = []
-    for raw in filters.split_top_level(text):
-        item = raw.strip()
-        if item == "*":
-            items.extend((name, name) for name in table.column_names)
-            continue
-        if "(" in item:
-            relation = item.split("(", 1)[0].split(":")[-1].strip("!")
-            raise RestError(
-                400,
-                "PGRST200",
-                f"Could not find a relationship between '{table.name}' and '{relation}' in the schema cache",
-                hint="nbrealtime's data API does not embed related tables; query them separately.",
-            )
-        if "::" in item or "->" in item:
-            raise _bad_param(f'"failed to parse select parameter ({text})"', "casts and JSON paths are not supported")
-        alias, colon, name = item.partition(":")
-        if not colon:
-            alias = name = item
-        alias, name = alias.strip().strip('"'), name.strip().strip('"')
-        if not name or not alias:
-            raise _bad_param(f'"failed to parse select parameter ({text})"', "empty column name")
-        if table.column(name) is None:
-            raise DatabaseError("42703", f"column {table.name}.{name} does not exist")
-        items.append((alias, name))
-    return tuple(items)
-
-
-def _parse_order(table: schema.Table, text: str | None) -> tuple[str, ...]:
+def _parse_order(table: schema.Table, text: str | None) -> tuple[tuple[fields.Field, str], ...]:
     if not text:
         return ()
     terms = []
-    for raw in text.split(","):
+    for raw in filters.split_top_level(text):
         name, *modifiers = raw.strip().split(".")
-        column = table.column(name.strip('"'))
-        if column is None:
-            raise DatabaseError("42703", f"column {table.name}.{name} does not exist")
+        field = fields.parse_field(table, name)
         direction, nulls = "ASC", None
         for modifier in modifiers:
             if modifier in ("asc", "desc"):
@@ -97,7 +84,7 @@ def _parse_order(table: schema.Table, text: str | None) -> tuple[str, ...]:
                 raise _bad_param(f'"failed to parse order ({text})" (line 1, column 1)', f'unexpected "{modifier}"')
         # PostgreSQL sorts NULLs as larger than any value; SQLite as smaller.  Say it explicitly.
         nulls = nulls or ("NULLS LAST" if direction == "ASC" else "NULLS FIRST")
-        terms.append(f"{quote(table.name)}.{quote(column.name)} {direction} {nulls}")
+        terms.append((field, f"{direction} {nulls}"))
     return tuple(terms)
 
 
@@ -126,21 +113,25 @@ def _range_header(headers: Headers) -> tuple[int | None, int]:
     return last - first + 1, first
 
 
-def parse_query(table: schema.Table, params: QueryParams, headers: Headers, *, read: bool) -> Query:
-    """The :class:`Query` of a request; ``read`` also honours the ``Range`` header."""
+def parse_query(
+    table: schema.Table,
+    params: QueryParams,
+    headers: Headers,
+    *,
+    read: bool,
+    tables: Mapping[str, schema.Table] | None = None,
+) -> Query:
+    """The :class:`Query` of a request; ``read`` also honours the ``Range`` header; ``tables`` are what ``select``
+    may embed."""
+    selection = embedding.parse_select(table, params.get("select"), tables or {table.name: table})
     filter_params = []
     for key, value in params.multi_items():
         if key in _RESERVED:
             continue
-        if key in _LOGIC_KEYS or table.column(key) is not None:
+        if key in _LOGIC_KEYS or table.column(_FIELD_NAME.split(key, 1)[0]) is not None:
             filter_params.append((key, value))
         elif "." in key:
-            raise RestError(
-                400,
-                "PGRST200",
-                f"Could not find a relationship between '{table.name}' and '{key.split('.')[0]}' in the schema cache",
-                hint="nbrealtime's data API does not embed related tables.",
-            )
+            selection = _refine(selection, key, value)
         else:
             raise DatabaseError("42703", f"column {table.name}.{key} does not exist")
     limit = _non_negative("limit", params.get("limit"))
@@ -149,12 +140,27 @@ def parse_query(table: schema.Table, params: QueryParams, headers: Headers, *, r
         limit, offset = _range_header(headers)
     return Query(
         table=table,
-        select=_parse_select(table, params.get("select")),
+        select=selection,
         filter=filters.rest_filter(table, filter_params),
         order=_parse_order(table, params.get("order")),
         limit=limit,
         offset=offset,
     )
+
+
+def _refine(selection: embedding.Selection, key: str, value: str) -> embedding.Selection:
+    """``alias.col=op.val``, ``alias.or=(…)``, ``alias.order=…``, ``alias.limit=…``: about an embedded resource."""
+    prefix, _, last = key.rpartition(".")
+    if last in ("or", "and") and prefix.endswith(".not"):
+        prefix, last = prefix[: -len(".not")], f"not.{last}"
+    path = prefix.split(".")
+    target = embedding.find(selection, path)
+    if last == "order":
+        return embedding.refine(selection, path, order=_parse_order(target, value))
+    if last in ("limit", "offset"):
+        number = _non_negative(last, value)
+        return embedding.refine(selection, path, **{last: number if last == "limit" else number or 0})
+    return embedding.refine(selection, path, filter=filters.rest_filter(target, [(last, value)]))
 
 
 def parse_columns(table: schema.Table, text: str | None) -> tuple[str, ...] | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nbrealtime import schema
-from nbrealtime.server import policies
+from nbrealtime.server import constraints, policies
 from nbrealtime.server.rest.errors import RestError
 from nbrealtime.server.rest.query import Query, unknown_column
 from nbrealtime.server.storage import (
@@ -24,7 +24,6 @@ from nbrealtime.server.storage import (
     decode_row,
     encode,
     quote,
-    unique_violation,
 )
 from nbrealtime.server.tokens import Claims
 
@@ -49,6 +48,8 @@ class Change:
     event: Event
     record: dict[str, Any] | None
     old_record: dict[str, Any] | None
+    table: schema.Table | None = None
+    """Set when the change is to another table (a row that ``on delete cascade|set null`` changed)."""
 
 
 @dataclass
@@ -113,7 +114,7 @@ def _insert_row(connection: sqlite3.Connection, table: schema.Table, row: dict[s
     try:
         rowid = connection.execute(sql, tuple(stored.values())).fetchone()[0]
     except sqlite3.IntegrityError as error:
-        raise unique_violation(table, error, row) from None
+        raise constraints.integrity_error(connection, table, error, row) from None
     return _read(connection, table, rowid)
 
 
@@ -126,7 +127,7 @@ def _update_row(connection: sqlite3.Connection, table: schema.Table, rowid: int,
             (*stored.values(), rowid),
         ).fetchone()[0]
     except sqlite3.IntegrityError as error:
-        raise unique_violation(table, error, row) from None
+        raise constraints.integrity_error(connection, table, error, row) from None
     return _read(connection, table, new_rowid)
 
 
@@ -172,6 +173,7 @@ def insert(
         row = apply_defaults(table, given, caller.defaults)
         _stored(table, row)  # type errors (22P02) before constraint errors, as PostgreSQL reports them
         check_not_null(table, row)
+        constraints.check_row(table, row, given)
         policies.check_row(table, "insert", row, caller.claims, caller.is_member)
         existing = _find(connection, table, {name: row.get(name) for name in target}) if target else None
         if existing is None:
@@ -191,6 +193,7 @@ def insert(
             raise policies.PolicyViolation(table, claims)
         merged = {**old, **given}
         check_not_null(table, merged)
+        constraints.check_row(table, merged, set(given) - set(target), updating=True)
         policies.check_row(table, "update", merged, claims, is_member)
         record = _update_row(connection, table, rowid, merged)
         result.rows.append(record)
@@ -209,9 +212,10 @@ def _targets(
         where += f" AND {sql}"
         params += policy_params
     window, window_params = query.window_sql()
+    order, order_params = query.order_sql()
     rows = connection.execute(
-        f"SELECT rowid AS _rowid, * FROM {quote(table.name)} WHERE {where}{query.order_sql()}{window}",
-        (*params, *window_params),
+        f"SELECT rowid AS _rowid, * FROM {quote(table.name)} WHERE {where}{order}{window}",
+        (*params, *order_params, *window_params),
     ).fetchall()
     if max_affected is not None and len(rows) > max_affected:
         raise RestError(
@@ -243,6 +247,7 @@ def update(
         new = {**old, **values}
         _stored(table, new)
         check_not_null(table, new)
+        constraints.check_row(table, new, values, updating=True)
         policies.check_row(table, "update", new, caller.claims, caller.is_member)
         record = _update_row(connection, table, rowid, new)
         result.rows.append(record)
@@ -251,12 +256,52 @@ def update(
 
 
 def delete(
-    connection: sqlite3.Connection, query: Query, caller: Caller, *, max_affected: int | None = None
+    connection: sqlite3.Connection,
+    query: Query,
+    caller: Caller,
+    *,
+    max_affected: int | None = None,
+    tables: Mapping[str, schema.Table] | None = None,
 ) -> WriteResult:
-    """DELETE every visible, deletable row the filter selects."""
+    """DELETE every visible, deletable row the filter selects; the rows its foreign keys cascade to (``tables``
+    holds them) change too, and are reported after it, in the order PostgreSQL's WAL has them."""
     result = WriteResult()
     for rowid, old in _targets(connection, query, caller, "delete", max_affected):
-        connection.execute(f"DELETE FROM {quote(query.table.name)} WHERE rowid = ?", (rowid,))
+        cascaded = _cascaded(connection, tables or {}, query.table, old, set())
+        try:
+            connection.execute(f"DELETE FROM {quote(query.table.name)} WHERE rowid = ?", (rowid,))
+        except sqlite3.IntegrityError as error:
+            raise constraints.integrity_error(connection, query.table, error, old, deleting=True) from None
         result.rows.append(old)
-        result.changes.append(Change("DELETE", None, old))
+        result.changes += [Change("DELETE", None, old), *cascaded]
     return result
+
+
+def _cascaded(
+    connection: sqlite3.Connection,
+    tables: Mapping[str, schema.Table],
+    table: schema.Table,
+    row: Mapping[str, Any],
+    seen: set[tuple[str, int]],
+) -> list[Change]:
+    """The changes SQLite's ``on delete cascade|set null`` will make when ``row`` of ``table`` goes (computed before
+    the DELETE, while the rows are still there); a row is reported once even if several paths reach it."""
+    changes: list[Change] = []
+    for child in tables.values():
+        for column in child.columns:
+            key = column.references
+            if key is None or key.table != table.name or key.on_delete not in ("cascade", "set null"):
+                continue
+            parent = schema.referenced_column(child, column, tables)
+            sql = f"SELECT rowid AS _rowid, * FROM {quote(child.name)} WHERE {quote(column.name)} = ?"
+            for found in connection.execute(sql, (encode(parent, row[parent.name]),)).fetchall():
+                if (child.name, found["_rowid"]) in seen:
+                    continue
+                seen.add((child.name, found["_rowid"]))
+                old = decode_row(child, found)
+                if key.on_delete == "cascade":
+                    changes.append(Change("DELETE", None, old, child))
+                    changes += _cascaded(connection, tables, child, old, seen)
+                else:
+                    changes.append(Change("UPDATE", {**old, column.name: None}, old, child))
+    return changes
