@@ -321,7 +321,7 @@ class Room:
 
         return stop
 
-    # CellBackend: what shared cells use of the room
+    # DocBackend: what shared cells and notebooks use of the room
 
     @property
     def user_id(self) -> str:
@@ -483,9 +483,7 @@ class Room:
         await self.presence.on_subscribed()
         await self._catch_up()
         for cell in self._cells.values():
-            await cell.flush()
-            await cell.catch_up()
-            cell.request_sync()
+            await cell.resubscribed()
         if self._last_seen_task is None:
             self._last_seen_task = asyncio.create_task(self._keep_last_seen())
 
