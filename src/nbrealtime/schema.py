@@ -468,6 +468,38 @@ BUILTIN_TABLES: tuple[Table, ...] = (
         description="The CRDT update log of shared cells (base64 updates), compacted into nbrt_cells.",
     ),
     make_table(
+        "nbrt_notebooks",
+        {
+            "room": "text not null",
+            "id": "text not null",
+            "name": "text not null",
+            "shared_by": "uuid default auth.uid()",
+            "snapshot": "text",
+            "snapshot_seq": "bigint not null default 0",
+            "created_at": "timestamptz not null default now()",
+        },
+        "room:room",
+        primary_key=("room", "id"),
+        builtin=True,
+        description="Shared notebooks (jupyter_ydoc YNotebook documents): file name, the compacted CRDT state "
+        "(base64) and the update-log position it covers.",
+    ),
+    make_table(
+        "nbrt_notebook_updates",
+        {
+            "seq": "bigserial primary key",
+            "room": "text not null",
+            "notebook": "text not null",
+            "data": "text not null",
+            "author": "uuid default auth.uid()",
+            "created_at": "timestamptz not null default now()",
+        },
+        "room:room",
+        builtin=True,
+        indexes=[("room", "notebook", "seq")],
+        description="The CRDT update log of shared notebooks (base64 updates), compacted into nbrt_notebooks.",
+    ),
+    make_table(
         "nbrt_collection_rows",
         {
             "room": "text not null",
