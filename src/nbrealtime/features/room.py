@@ -19,6 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from nbrealtime.client.backend import Backend, resolve_backend
@@ -34,6 +35,16 @@ from nbrealtime.features.members import Member, color_for
 from nbrealtime.features.notifications import BACKLOG, KINDS, Notifications
 from nbrealtime.features.presence import ACTIVITY_EVENT, Presence
 from nbrealtime.features.shared_cell import CELL_EVENT, CURSOR_EVENT, SYNC_EVENT, SharedCell
+from nbrealtime.features.shared_notebook import (
+    NOTEBOOK_EVENTS,
+    NotebookInfo,
+    SharedNotebook,
+    list_notebooks,
+    open_notebook,
+    read_notebook_file,
+    share_notebook,
+)
+from nbrealtime.features.synced_doc import DocThread
 from nbrealtime.features.table_backend import META, RowBackend, collection_backend, table_backend
 
 __all__ = ["Room", "aconnect", "connect"]
@@ -71,6 +82,7 @@ class Room:
         )
         self._handlers: dict[str, CallbackList[Any]] = {}
         self._cells: dict[str, SharedCell] = {}
+        self._notebooks: dict[str, SharedNotebook] = {}
         self._tables: dict[tuple[str, str], LiveTable] = {}
         self._on_status: CallbackList[str] = CallbackList("status")
         self._on_pending: CallbackList[int] = CallbackList("pending")
@@ -104,6 +116,7 @@ class Room:
         return (
             self.notifications.pending_count
             + sum(cell.pending_count for cell in self._cells.values())
+            + sum(notebook.pending_count for notebook in self._notebooks.values())
             + sum(table.pending_count for table in self._tables.values())
         )
 
@@ -231,6 +244,56 @@ class Room:
             self._cells[name] = cell
             cell.request_sync()
         return cell
+
+    # ------------------------------------------------------------------ shared notebooks
+
+    def share_notebook(self, path: str | Path, *, name: str | None = None) -> SharedNotebook:
+        """Put the notebook file at ``path`` in the room (under its file name, or ``name``); returns the room's
+        copy, which others open with ``room.notebook(name)``."""
+        content = read_notebook_file(path)
+        return self._run(self.ashare_notebook(content, name or Path(path).name), 60)
+
+    async def ashare_notebook(self, content: dict[str, Any] | Any, name: str, *,
+                              in_doc_thread: DocThread | None = None) -> SharedNotebook:  # fmt: skip
+        """Share nbformat JSON or a live document (whose history becomes the room's) as ``name``."""
+        notebook = await self._loop.bridge(share_notebook(self, self.name, name, content, in_doc_thread))
+        self._notebooks[notebook.id] = notebook
+        return notebook
+
+    @property
+    def notebooks(self) -> list[NotebookInfo]:
+        """The notebooks shared in this room, oldest first."""
+        return self._run(list_notebooks(self, self.name), 30)
+
+    async def alist_notebooks(self) -> list[NotebookInfo]:
+        return await self._loop.bridge(list_notebooks(self, self.name))
+
+    def notebook(self, ref: str, *, doc: Any = None, base: bytes | None = None) -> SharedNotebook:
+        """Open the room's notebook ``ref`` (id or name), live: a fresh document, or ``doc`` with content of its
+        own (merged only if it continues ``base``, the state it last synced; else :class:`Diverged`)."""
+        return self._run(self.aopen_notebook(ref, doc=doc, base=base), 60)
+
+    async def aopen_notebook(self, ref: str, *, doc: Any = None, base: bytes | None = None,
+                             in_doc_thread: DocThread | None = None) -> SharedNotebook:  # fmt: skip
+        notebook = await self._loop.bridge(
+            open_notebook(self, self.name, ref, doc, base=base, in_doc_thread=in_doc_thread)
+        )
+        previous = self._notebooks.pop(notebook.id, None)
+        if previous is not None and previous is not notebook:
+            previous.detach()
+        self._notebooks[notebook.id] = notebook
+        return notebook
+
+    def close_notebook(self, notebook: SharedNotebook) -> None:
+        """Stop syncing ``notebook`` here (what is unsaved is saved first); the copy stays as it is."""
+        self._run(self.aclose_notebook(notebook), 15)
+
+    async def aclose_notebook(self, notebook: SharedNotebook) -> None:
+        if self._notebooks.get(notebook.id) is notebook:
+            del self._notebooks[notebook.id]
+            with contextlib.suppress(Exception):
+                await self._loop.bridge(notebook.flush())
+        notebook.detach()
 
     # ------------------------------------------------------------------ live tables
 
@@ -371,6 +434,8 @@ class Room:
         await self.notifications.flush()
         for cell in self._cells.values():
             await cell.flush()
+        for notebook in self._notebooks.values():
+            await notebook.flush()
         for table in self._tables.values():
             await table.close()
         try:
@@ -436,6 +501,11 @@ class Room:
             if cell is not None:
                 cell.on_remote(event, data, sender)
             return
+        if event in NOTEBOOK_EVENTS:
+            notebook = self._notebooks.get(data.get("notebook")) if isinstance(data, dict) else None
+            if notebook is not None:
+                notebook.on_remote(event, data, sender)
+            return
         if event.startswith(INTERNAL_PREFIX):
             return
         member = self._member(sender)
@@ -484,6 +554,8 @@ class Room:
         await self._catch_up()
         for cell in self._cells.values():
             await cell.resubscribed()
+        for notebook in list(self._notebooks.values()):
+            await notebook.resubscribed()
         if self._last_seen_task is None:
             self._last_seen_task = asyncio.create_task(self._keep_last_seen())
 

@@ -21,7 +21,7 @@ from pycrdt import Doc, Subscription, TransactionEvent, merge_updates
 
 from nbrealtime.features.callbacks import CallbackList
 
-__all__ = ["DocBackend", "DocKind", "SyncedDoc", "b64", "unb64"]
+__all__ = ["DocBackend", "DocKind", "DocThread", "SyncedDoc", "b64", "unb64"]
 
 log = logging.getLogger("nbrealtime.doc")
 
@@ -29,6 +29,8 @@ FLUSH_SECONDS = 0.1
 COMPACT_AFTER = 500
 PAGE = 1000
 NOT_OURS = ("remote", "store", "relayed")
+DocThread = Callable[[Callable[[], None]], None]
+"""Runs a function where the document may be changed (the owner's event loop)."""
 
 
 def b64(data: bytes) -> str:
@@ -71,11 +73,14 @@ class SyncedDoc:
 
     ``may_edit(user_id)`` decides whether updates from that user are applied (the permission hook: a viewer's
     broadcasts are refused); ``on_update(update, origin)`` sees every committed update and ``on_settled()`` runs
-    after each batch, both outside pycrdt's commit.
+    after each batch, both outside pycrdt's commit. ``auto_settle`` is for documents that others change too (a
+    Jupyter server's live notebook): every commit schedules the broadcast itself. ``in_doc_thread(fn)`` runs
+    ``fn`` where the document may be changed (the owner's event loop); by default, at once.
     """
 
     def __init__(self, backend: DocBackend, room: str, name: str, kind: DocKind, doc: Doc | None = None,
-                 *, head_row: dict[str, Any] | None = None) -> None:  # fmt: skip
+                 *, head_row: dict[str, Any] | None = None, auto_settle: bool = False,
+                 in_doc_thread: DocThread | None = None) -> None:  # fmt: skip
         self.backend = backend
         self.room = room
         self.name = name
@@ -86,6 +91,8 @@ class SyncedDoc:
         self.on_update: CallbackList[tuple[bytes, str | None]] = CallbackList(f"{kind.payload_key} {name!r} update")
         self.on_settled: CallbackList[None] = CallbackList(f"{kind.payload_key} {name!r}")
         self._head_row = dict(head_row or {})
+        self._auto_settle = auto_settle
+        self._in_doc_thread = in_doc_thread or (lambda function: function())
         self._applying: str | None = None
         self._subscription: Subscription = self.doc.observe(self._on_transaction)  # keep: pycrdt lesson §5.9
         self._committed: list[tuple[bytes, str | None]] = []
@@ -117,13 +124,17 @@ class SyncedDoc:
         """Apply an update that came from ``origin``: "remote" (another peer, already persisted by its author),
         "store" (the backend's log), "relayed" (a view that broadcast and persists it itself) or anything else (a
         local view: then it is ours to broadcast and persist)."""
-        with self.lock:
-            self._applying = origin
-            try:
-                self.doc.apply_update(update)
-            finally:
-                self._applying = None
-        self.settle()
+
+        def apply() -> None:
+            with self.lock:
+                self._applying = origin
+                try:
+                    self.doc.apply_update(update)
+                finally:
+                    self._applying = None
+            self.settle()
+
+        self._in_doc_thread(apply)
 
     def note_persisted(self) -> None:
         """A view stored a log row itself: count it toward the next compaction."""
@@ -219,6 +230,11 @@ class SyncedDoc:
     def _on_transaction(self, event: TransactionEvent) -> None:
         # Inside pycrdt's commit the document is borrowed: only record, and act in settle() afterwards.
         self._committed.append((event.update, self._applying))
+        if self._auto_settle:
+            self.backend.run_soon(self._settle_soon())
+
+    async def _settle_soon(self) -> None:
+        self.settle()
 
     def settle(self) -> None:
         """After a change: broadcast and queue our own edits, tell the views and callbacks."""
@@ -228,16 +244,20 @@ class SyncedDoc:
             return
         for update, origin in committed:
             if origin not in NOT_OURS:
-                self._broadcast_update(update)
-                with self.lock:
-                    self._unsaved.append(update)
-                    schedule = not self._flush_scheduled
-                    self._flush_scheduled = True
-                if schedule:
-                    self.backend.run_soon(self._flush_later())
-                    self.backend.pending_changed()
+                self.publish(update)
             self.on_update.fire((update, origin))
         self.on_settled.fire(None)
+
+    def publish(self, update: bytes) -> None:
+        """Send a local update to the others and queue it for the log (also: edits a copy made while away)."""
+        self._broadcast_update(update)
+        with self.lock:
+            self._unsaved.append(update)
+            schedule = not self._flush_scheduled
+            self._flush_scheduled = True
+        if schedule:
+            self.backend.run_soon(self._flush_later())
+            self.backend.pending_changed()
 
     def _broadcast_update(self, update: bytes) -> None:
         self.backend.broadcast(self.kind.update_event, {self.kind.payload_key: self.name, "update": b64(update)})
