@@ -92,7 +92,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 class JupyterLab:
     """A ``jupyter lab`` subprocess on a free loopback port with a temp root, settings and workspaces."""
 
-    def __init__(self, root: Path, home: Path, server: ServerProcess) -> None:
+    def __init__(self, root: Path, home: Path, server: ServerProcess, user: str | None = None) -> None:
         self.root = root
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -111,6 +111,8 @@ class JupyterLab:
         }
         for name in ("SUPABASE_URL", "SUPABASE_ANON_KEY", "NBREALTIME_USER", "JUPYTER_TOKEN"):
             env.pop(name, None)
+        if user is not None:  # the server extension's own room connections sign in as this user
+            env["NBREALTIME_USER"] = user
         self.log_path = home / "jupyterlab.log"
         command = [
             sys.executable, "-m", "jupyterlab",
