@@ -137,3 +137,27 @@ def test_bad_requests_get_one_sentence(machines: list[JupyterLab], room_name: st
     assert not_a_path.status_code == 400 and "notebook path" in not_a_path.json()["message"]
     absent = api(ann, "POST", f"{room_name}/notebooks", json={"path": "absent.ipynb"})
     assert absent.status_code == 404 and absent.json()["message"] == "no notebook 'absent.ipynb' on this server"
+
+
+def test_a_restarted_jupyter_server_reopens_and_catches_up_without_duplicates(
+    machines: list[JupyterLab], embedded: ServerProcess, room_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann, ben = machines
+    (ann.root / "long.ipynb").write_text(notebook_file([("l1", "one")]))
+    assert api(ann, "POST", f"{room_name}/notebooks", json={"path": "long.ipynb"}).status_code == 201
+    assert api(ben, "POST", f"{room_name}/notebooks/long.ipynb/open").status_code == 200
+    until_on_disk(ben.root / "long.ipynb", lambda c: sources(c) == ["one"], ben, "the shared cell")
+    ben.stop()
+    monkeypatch.setenv("NBREALTIME_DATA_DIR", str(embedded.data_dir))
+    cy = nbrealtime.connect(room_name, user="cy")
+    try:  # edits made while ben's server is down
+        with cy.notebook("long.ipynb").edit() as ynotebook:
+            ynotebook.append_cell({"cell_type": "markdown", "id": "l2", "metadata": {}, "source": "two"})
+    finally:
+        cy.close()
+    machines[1] = ben = JupyterLab(ben.root, ben.root.parent, embedded, user="ben")
+    content = until_on_disk(ben.root / "long.ipynb", lambda c: len(c["cells"]) == 2, ben, "the edit made meanwhile")
+    assert [cell["id"] for cell in content["cells"]] == ["l1", "l2"]
+    assert not (ben.root / "long (local copy).ipynb").exists()
+    listed = api(ben, "GET", f"{room_name}/notebooks").json()
+    assert [(item["name"], item["live"]) for item in listed] == [("long.ipynb", True)]

@@ -5,20 +5,40 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 from typing import Any
 
 from nbrealtime.jupyter.embedded import start_embedded_server
 
-__all__ = ["_load_jupyter_server_extension"]
+__all__ = ["_load_jupyter_server_extension", "_start_jupyter_server_extension"]
+
+_tasks: set[asyncio.Task[None]] = set()
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     start_embedded_server(serverapp)
-    try:
-        import jupyter_server_ydoc  # noqa: F401  (the lab extra)
-    except ImportError:
+    if not _has_lab_extra():
         serverapp.log.info("nbrealtime: shared notebooks need the lab extra (pip install 'nbrealtime[lab]')")
         return
     from nbrealtime.jupyter.handlers import register_handlers
 
     register_handlers(serverapp)
+
+
+async def _start_jupyter_server_extension(serverapp: Any) -> None:
+    """With the server's loop running: reopen the notebooks this server had open (in the background)."""
+    if not _has_lab_extra() or "jupyter_server_ydoc" not in serverapp.web_app.settings:
+        return
+    from nbrealtime.jupyter.bridge import bridge_for
+
+    async def restore() -> None:
+        await (await bridge_for(serverapp)).restore()
+
+    task = asyncio.create_task(restore())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+def _has_lab_extra() -> bool:
+    return importlib.util.find_spec("jupyter_server_ydoc") is not None

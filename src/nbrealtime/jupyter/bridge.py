@@ -24,11 +24,22 @@ from nbrealtime.features.room import Room
 from nbrealtime.features.shared_notebook import Diverged, NotebookInfo, SharedNotebook
 from nbrealtime.features.synced_doc import b64, unb64
 
-__all__ = ["NotebookBridge"]
+__all__ = ["NotebookBridge", "bridge_for"]
 
 log = logging.getLogger("nbrealtime.jupyter")
 
 LINKS_FILE = ".nbrealtime-notebooks.json"
+BRIDGE_SETTING = "nbrealtime_bridge"
+_creating = asyncio.Lock()
+
+
+async def bridge_for(serverapp: Any) -> NotebookBridge:
+    """This Jupyter server's one bridge (made on first use, on the server's loop)."""
+    settings = serverapp.web_app.settings
+    async with _creating:
+        if settings.get(BRIDGE_SETTING) is None:
+            settings[BRIDGE_SETTING] = NotebookBridge(serverapp)
+    return settings[BRIDGE_SETTING]
 
 
 @dataclass
@@ -102,6 +113,15 @@ class NotebookBridge:
         )
         self._keep(room, notebook, path)
         return {**self._describe(room, notebook.info), "kept_aside": kept_aside}
+
+    async def restore(self) -> None:
+        """After a restart: bring every notebook this server had open back to life (offline edits merge; a file
+        that no longer continues the room's document is kept aside)."""
+        for room, notebook_id in list(self._links):
+            try:
+                await self.open(room, notebook_id)
+            except Exception as error:
+                log.warning("nbrealtime: could not reopen notebook %s of room %s: %s", notebook_id, room, error)
 
     async def close(self) -> None:
         for (room, _), notebook in list(self._open.items()):

@@ -9,7 +9,6 @@ Errors are JSON ``{"message": …}`` with one sentence, as Jupyter's own API ans
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -17,24 +16,18 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from nbrealtime.jupyter.bridge import NotebookBridge
+from nbrealtime.jupyter.bridge import NotebookBridge, bridge_for
 
 __all__ = ["register_handlers"]
 
 ROOM = r"(?P<room>[\w.-]{1,64})"
-BRIDGE_SETTING = "nbrealtime_bridge"
 
 
 class _BridgeHandler(APIHandler):
     auth_resource = "contents"
 
     async def bridge(self) -> NotebookBridge:
-        settings = self.settings
-        lock = settings.setdefault("nbrealtime_bridge_lock", asyncio.Lock())
-        async with lock:
-            if settings.get(BRIDGE_SETTING) is None:
-                settings[BRIDGE_SETTING] = NotebookBridge(self.serverapp)
-        return settings[BRIDGE_SETTING]
+        return await bridge_for(self.serverapp)
 
     async def answer(self, work: Any) -> None:
         try:
