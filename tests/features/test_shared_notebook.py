@@ -201,3 +201,47 @@ def insert_cell(copy: SharedNotebook, rng: random.Random, cell_id: str) -> str:
     with copy.edit() as notebook:
         notebook.ycells.insert(rng.randint(0, len(notebook.ycells)), notebook.create_ycell(code_cell(cell_id)))
     return cell_id
+
+
+def test_a_run_travels_with_its_output_and_who_ran_it(env, rooms, tmp_path: Path) -> None:
+    ann, ben = (nbrealtime.connect("nb", user=name) for name in ("ann", "ben"))
+    rooms.extend([ann, ben])
+    shared = ann.share_notebook(write_notebook(tmp_path / "run.ipynb", [code_cell("a", "6 * 7")]))
+    copy = ben.notebook("run.ipynb")
+    ran = {**code_cell("a", "6 * 7"), "execution_count": 1,
+           "outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                        "data": {"text/plain": "42"}}]}  # fmt: skip
+    with copy.edit() as notebook:  # what ben's kernel and JupyterLab write into the document
+        notebook.set_cell(0, ran)
+    changed = Events()
+    shared.on_change(changed.put)
+    content = changed.expect(
+        lambda c: "nbrealtime" in c["cells"][0]["metadata"], what="the run, stamped, on ann's side"
+    )
+    cell = content["cells"][0]
+    assert cell["outputs"][0]["data"]["text/plain"] == "42" and cell["execution_count"] == 1
+    assert cell["metadata"]["nbrealtime"]["ran_by"] == "ben"
+    assert cell["metadata"]["nbrealtime"]["ran_at"].startswith("20")
+
+
+def test_a_viewers_updates_are_refused_even_from_a_modified_client(env, rooms, tmp_path: Path) -> None:
+    ann, ben = (nbrealtime.connect("nb", user=name) for name in ("ann", "ben"))
+    rooms.extend([ann, ben])
+    shared = ann.share_notebook(write_notebook(tmp_path / "v.ipynb", [code_cell("a", "1")]))
+    copy = ben.notebook("v.ipynb")
+    viewer = ben.me.id
+    shared.may_edit = copy.may_edit = lambda user_id: user_id != viewer  # what roles will decide (Room.may_edit)
+    assert copy.read_only
+    with pytest.raises(PermissionError, match="viewer"):
+        copy.edit().__enter__()
+    with copy.lock, copy.doc.transaction():  # a modified client: edits its copy and sends the update anyway
+        copy.ynotebook.append_cell(code_cell("forged", "rm -rf"))
+    arrived = Events()
+    ann.on("sent", lambda data, _sender: arrived.put(data))
+    copy._sync.publish(copy._sync.update_since())
+    ben.send("sent", "done")
+    arrived.expect(lambda data: data == "done")  # one sender's broadcasts arrive in order: the forged one came first
+    ann.reconnect()  # and a catch-up from the log refuses it too
+    ann.wait_connected()
+    assert shared.cell_ids == ["a"]
+    assert copy.cell_ids == ["a", "forged"]

@@ -8,14 +8,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 import nbrealtime
 from nbrealtime.launcher import ServerProcess, start_server
 from tests.browser.conftest import JupyterLab
+from tests.jupyter.support import api, start_machines
 
 pytestmark = pytest.mark.shared_notebook
 
@@ -31,29 +30,12 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess
 
 @pytest.fixture(scope="module")
 def machines(embedded: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[JupyterLab]]:
-    labs = []
-    try:
-        for user in ("ann", "ben"):
-            home = tmp_path_factory.mktemp(f"machine-{user}")
-            (home / "root").mkdir()
-            labs.append(JupyterLab(home / "root", home, embedded, user=user))
-        yield labs
-    finally:
-        for lab in labs:
-            lab.stop()
+    yield from start_machines(embedded, tmp_path_factory)
 
 
 @pytest.fixture
 def room_name() -> str:
     return f"nb-{uuid.uuid4().hex[:8]}"
-
-
-def api(lab: JupyterLab, method: str, path: str, **options: Any) -> httpx.Response:
-    """A call as JupyterLab's frontend makes it (with the _xsrf cookie echoed in a header)."""
-    with httpx.Client(base_url=lab.url, timeout=60) as client:
-        client.get("/lab")
-        headers = {"X-XSRFToken": client.cookies.get("_xsrf", "")}
-        return client.request(method, f"/nbrealtime/api/rooms/{path}", headers=headers, **options)
 
 
 def notebook_file(cells: list[tuple[str, str]]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from jupyter_ydoc import YNotebook
@@ -24,8 +25,10 @@ __all__ = [
     "content_of",
     "dominates",
     "drop_duplicate_cells",
+    "execution_counts",
     "move_cell",
     "new_room_doc",
+    "stamp_runs",
 ]
 
 EMPTY_UPDATE_LENGTH = 2  # an update with no structs and no deletions
@@ -87,6 +90,26 @@ def drop_duplicate_cells(notebook: YNotebook) -> int:
             for index in reversed(later):
                 del cells[index]
     return len(later)
+
+
+def execution_counts(notebook: YNotebook) -> dict[str, Any]:
+    """Each code cell's execution count by cell id (a change made here means: this person ran it)."""
+    return {str(cell.get("id")): cell.get("execution_count") for cell in notebook.ycells}
+
+
+def stamp_runs(notebook: YNotebook, seen: dict[str, Any], who: str) -> int:
+    """Mark cells whose execution count changed since ``seen`` with ``metadata.nbrealtime = {ran_by, ran_at}``
+    (outputs travel with the document; this says whose kernel made them). Updates ``seen``; returns how many."""
+    stamped = 0
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with notebook.ydoc.transaction():
+        for cell in notebook.ycells:
+            cell_id, count = str(cell.get("id")), cell.get("execution_count")
+            if count is not None and seen.get(cell_id) != count and "metadata" in cell:
+                cell["metadata"]["nbrealtime"] = {"ran_by": who, "ran_at": now}
+                stamped += 1
+            seen[cell_id] = count
+    return stamped
 
 
 def decode_state_vector(state: bytes) -> dict[int, int]:

@@ -257,6 +257,7 @@ class Room:
                               in_doc_thread: DocThread | None = None) -> SharedNotebook:  # fmt: skip
         """Share nbformat JSON or a live document (whose history becomes the room's) as ``name``."""
         notebook = await self._loop.bridge(share_notebook(self, self.name, name, content, in_doc_thread))
+        notebook.may_edit = self.may_edit
         self._notebooks[notebook.id] = notebook
         return notebook
 
@@ -278,6 +279,7 @@ class Room:
         notebook = await self._loop.bridge(
             open_notebook(self, self.name, ref, doc, base=base, in_doc_thread=in_doc_thread)
         )
+        notebook.may_edit = self.may_edit
         previous = self._notebooks.pop(notebook.id, None)
         if previous is not None and previous is not notebook:
             previous.detach()
@@ -389,6 +391,19 @@ class Room:
     @property
     def user_id(self) -> str:
         return self.me.id
+
+    @property
+    def user_name(self) -> str:
+        return self.me.name
+
+    def may_edit(self, user_id: str) -> bool:
+        """Whether ``user_id`` may change this room's shared documents.
+
+        PERMISSIONS HOOK (issue #15 ⇄ the access-control work in worktree ``access``): once roles land, answer
+        ``role != "viewer"`` from the room's membership (e.g. ``self.access.role_of(user_id)``). Shared notebooks
+        already call this for every remote update (refused when False) and for their own copy (read-only).
+        """
+        return True
 
     def broadcast(self, event: str, payload: dict[str, Any]) -> None:
         """Fire-and-forget broadcast from any thread; what a disconnect loses, the next sync recovers."""

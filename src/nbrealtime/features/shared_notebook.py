@@ -27,7 +27,9 @@ from nbrealtime.features.notebook_model import (
     classify_join,
     content_of,
     drop_duplicate_cells,
+    execution_counts,
     new_room_doc,
+    stamp_runs,
 )
 from nbrealtime.features.synced_doc import DocBackend, DocKind, DocThread, SyncedDoc
 
@@ -79,6 +81,8 @@ class SharedNotebook:
         self._in_doc_thread = self._sync._in_doc_thread
         self.lock = self._sync.lock
         self._on_change: CallbackList[dict[str, Any]] = CallbackList(f"notebook {info.name!r}")
+        self._who = str(getattr(backend, "user_name", backend.user_id))
+        self._runs = execution_counts(self.ynotebook)
         self._sync.on_settled.add(self._after_change)
 
     def __repr__(self) -> str:
@@ -114,6 +118,8 @@ class SharedNotebook:
     @contextlib.contextmanager
     def edit(self) -> Iterator[YNotebook]:
         """Change the notebook from Python in one transaction: ``with nb.edit() as ynb: ynb.append_cell({...})``."""
+        if self.read_only:
+            raise PermissionError(f"you are a viewer of {self.name!r}: it opens read-only")
         with self.lock, self.doc.transaction():
             yield self.ynotebook
         self._sync.settle()
@@ -126,11 +132,19 @@ class SharedNotebook:
         """Stop syncing this copy (it stays as it is)."""
         self._sync.detach()
 
-    def _after_change(self, _: None) -> None:
+    @property
+    def read_only(self) -> bool:
+        """True for a viewer: this copy's edits are not sent (and others refuse them anyway)."""
+        return not self.may_edit(self._sync.backend.user_id)
+
+    def _after_change(self, local: bool) -> None:
         def repair() -> None:
             with self.lock:
                 dropped = drop_duplicate_cells(self.ynotebook)
-            if dropped:
+                stamped = stamp_runs(self.ynotebook, self._runs, self._who) if local else 0
+                if not local:
+                    self._runs.update(execution_counts(self.ynotebook))
+            if dropped or stamped:
                 self._sync.settle()
 
         self._in_doc_thread(repair)

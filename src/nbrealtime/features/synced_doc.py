@@ -72,10 +72,11 @@ class SyncedDoc:
     """A pycrdt ``Doc`` bound to ``(room, name)`` of one :class:`DocKind`.
 
     ``may_edit(user_id)`` decides whether updates from that user are applied (the permission hook: a viewer's
-    broadcasts are refused); ``on_update(update, origin)`` sees every committed update and ``on_settled()`` runs
-    after each batch, both outside pycrdt's commit. ``auto_settle`` is for documents that others change too (a
-    Jupyter server's live notebook): every commit schedules the broadcast itself. ``in_doc_thread(fn)`` runs
-    ``fn`` where the document may be changed (the owner's event loop); by default, at once.
+    broadcasts are refused, and a viewer's own edits are not sent); ``on_update(update, origin)`` sees every
+    committed update and ``on_settled(local)`` runs after each batch (``local``: some of it was made here), both
+    outside pycrdt's commit. ``auto_settle`` is for documents that others change too (a Jupyter server's live
+    notebook): every commit schedules the broadcast itself. ``in_doc_thread(fn)`` runs ``fn`` where the document
+    may be changed (the owner's event loop); by default, at once.
     """
 
     def __init__(self, backend: DocBackend, room: str, name: str, kind: DocKind, doc: Doc | None = None,
@@ -89,7 +90,7 @@ class SyncedDoc:
         self.lock = threading.RLock()
         self.may_edit: Callable[[str], bool] = lambda _user_id: True
         self.on_update: CallbackList[tuple[bytes, str | None]] = CallbackList(f"{kind.payload_key} {name!r} update")
-        self.on_settled: CallbackList[None] = CallbackList(f"{kind.payload_key} {name!r}")
+        self.on_settled: CallbackList[bool] = CallbackList(f"{kind.payload_key} {name!r}")
         self._head_row = dict(head_row or {})
         self._auto_settle = auto_settle
         self._in_doc_thread = in_doc_thread or (lambda function: function())
@@ -176,7 +177,7 @@ class SyncedDoc:
         while True:
             page = (
                 await self._log()
-                .select("seq,data")
+                .select("seq,data,author")
                 .eq("room", self.room)
                 .eq(kind.log_key, self.name)
                 .gt("seq", self._log_seq)
@@ -186,7 +187,9 @@ class SyncedDoc:
             )
             if not page.data:
                 return
-            self.apply_update(merge_updates(*(unb64(r["data"]) for r in page.data)), "store")
+            allowed = [unb64(r["data"]) for r in page.data if r.get("author") is None or self.may_edit(r["author"])]
+            if allowed:
+                self.apply_update(merge_updates(*allowed), "store")
             self._log_seq = int(page.data[-1]["seq"])
             self._log_rows_since_snapshot += len(page.data)
             if len(page.data) < PAGE:
@@ -242,11 +245,14 @@ class SyncedDoc:
             committed, self._committed = self._committed, []
         if not committed:
             return
+        local = False
         for update, origin in committed:
             if origin not in NOT_OURS:
-                self.publish(update)
+                local = True
+                if self.may_edit(self.backend.user_id):  # a viewer's copy is read-only: its edits stay home
+                    self.publish(update)
             self.on_update.fire((update, origin))
-        self.on_settled.fire(None)
+        self.on_settled.fire(local)
 
     def publish(self, update: bytes) -> None:
         """Send a local update to the others and queue it for the log (also: edits a copy made while away)."""

@@ -90,9 +90,14 @@ class NotebookBridge:
         replica = await joined.aopen_notebook(ref)  # the room's document, in memory
         await joined.aclose_notebook(replica)
         key = (room, replica.id)
-        if key in self._open:
-            return self._describe(room, replica.info)
         link = self._links.get(key)
+        bridged = self._open.get(key)
+        if bridged is not None and link is not None:
+            if await self._live(link.path) is bridged.ynotebook:
+                return self._describe(room, replica.info)
+            # jupyter-server-ydoc let the document go (its last browser left) and loaded it again: re-attach
+            del self._open[key]
+            await joined.aclose_notebook(bridged)
         path = link.path if link is not None else replica.name
         kept_aside = None
         if await ensure_async(self._contents.file_exists(path)):
@@ -194,6 +199,7 @@ class NotebookBridge:
             "created_at": info.created_at,
             "path": link.path if link is not None else None,
             "live": (room, info.id) in self._open,
+            "read_only": (room, info.id) in self._open and self._open[(room, info.id)].read_only,
         }
 
     def _read_links(self) -> dict[tuple[str, str], Link]:
