@@ -364,6 +364,26 @@ def _check_identifier(name: str, what: str) -> None:
 
 # ---------------------------------------------------------------------------------------------------- built-ins
 
+
+def _update_log(name: str, document: str, what: str, snapshots: str) -> Table:
+    """The CRDT update log of one kind of document (``features/synced_doc.py``): the same shape for each kind."""
+    return make_table(
+        name,
+        {
+            "seq": "bigserial primary key",
+            "room": "text not null",
+            document: "text not null",
+            "data": "text not null",
+            "author": "uuid default auth.uid()",
+            "created_at": "timestamptz not null default now()",
+        },
+        "room:room",
+        builtin=True,
+        indexes=[("room", document, "seq")],
+        description=f"The CRDT update log of {what} (base64 updates), compacted into {snapshots}.",
+    )
+
+
 BUILTIN_TABLES: tuple[Table, ...] = (
     make_table(
         "nbrt_profiles",
@@ -452,21 +472,7 @@ BUILTIN_TABLES: tuple[Table, ...] = (
         builtin=True,
         description="Shared cells: the compacted CRDT state (base64) and the update-log position it covers.",
     ),
-    make_table(
-        "nbrt_cell_updates",
-        {
-            "seq": "bigserial primary key",
-            "room": "text not null",
-            "cell": "text not null",
-            "data": "text not null",
-            "author": "uuid default auth.uid()",
-            "created_at": "timestamptz not null default now()",
-        },
-        "room:room",
-        builtin=True,
-        indexes=[("room", "cell", "seq")],
-        description="The CRDT update log of shared cells (base64 updates), compacted into nbrt_cells.",
-    ),
+    _update_log("nbrt_cell_updates", "cell", "shared cells", "nbrt_cells"),
     make_table(
         "nbrt_notebooks",
         {
@@ -484,21 +490,7 @@ BUILTIN_TABLES: tuple[Table, ...] = (
         description="Shared notebooks (jupyter_ydoc YNotebook documents): file name, the compacted CRDT state "
         "(base64) and the update-log position it covers.",
     ),
-    make_table(
-        "nbrt_notebook_updates",
-        {
-            "seq": "bigserial primary key",
-            "room": "text not null",
-            "notebook": "text not null",
-            "data": "text not null",
-            "author": "uuid default auth.uid()",
-            "created_at": "timestamptz not null default now()",
-        },
-        "room:room",
-        builtin=True,
-        indexes=[("room", "notebook", "seq")],
-        description="The CRDT update log of shared notebooks (base64 updates), compacted into nbrt_notebooks.",
-    ),
+    _update_log("nbrt_notebook_updates", "notebook", "shared notebooks", "nbrt_notebooks"),
     make_table(
         "nbrt_collection_rows",
         {
