@@ -61,6 +61,14 @@ async def test_two_machines_type_restructure_and_run_in_one_notebook(
             await asyncio.gather(ann_lab.open(path, run=False), ben_lab.open(opened.json()["path"], run=False))
         )
 
+        # each sees the other as one of JupyterLab's own collaborators (awareness crosses the bridge)
+        ben_name = await pages[1].until(f"() => {MODEL}.awareness.getLocalState()?.user?.name", what="ben's identity")
+        await pages[0].until(
+            f"(name) => [...{MODEL}.awareness.getStates().values()].some((state) => state.user?.name === name)",
+            ben_name,
+            what="ben among ann's collaborators",
+        )
+
         # both type into the first cell at once: every character of both survives, on both pages
         await asyncio.gather(type_in_cell(pages[0], 0, "  # ann"), type_in_cell(pages[1], 0, "  # ben"))
         for page in pages:

@@ -133,7 +133,7 @@ def restartable(server: ServerProcess, env) -> Iterator[list[ServerProcess]]:
 EMPTY = {"metadata": {}, "nbformat": 4, "nbformat_minor": 5}
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), operations=st.integers(10, 30))
 def test_random_edits_and_faults_converge_without_duplicated_or_lost_cells(
     restartable: list[ServerProcess], seed: int, operations: int

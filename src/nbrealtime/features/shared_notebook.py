@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_ydoc import YNotebook
-from pycrdt import Doc
+from pycrdt import Awareness, Doc
 
 from nbrealtime.features.callbacks import CallbackList
 from nbrealtime.features.notebook_model import (
@@ -31,7 +31,7 @@ from nbrealtime.features.notebook_model import (
     new_room_doc,
     stamp_runs,
 )
-from nbrealtime.features.synced_doc import DocBackend, DocKind, DocThread, SyncedDoc
+from nbrealtime.features.synced_doc import DocBackend, DocKind, DocThread, SyncedDoc, b64, unb64
 
 __all__ = [
     "NOTEBOOK_EVENTS",
@@ -46,7 +46,8 @@ __all__ = [
 
 NOTEBOOK_EVENT = "nbrt:notebook"
 NOTEBOOK_SYNC_EVENT = "nbrt:notebook-sync"
-NOTEBOOK_EVENTS = (NOTEBOOK_EVENT, NOTEBOOK_SYNC_EVENT)
+AWARENESS_EVENT = "nbrt:notebook-awareness"
+NOTEBOOK_EVENTS = (NOTEBOOK_EVENT, NOTEBOOK_SYNC_EVENT, AWARENESS_EVENT)
 NOTEBOOK_KIND = DocKind(
     NOTEBOOK_EVENT, NOTEBOOK_SYNC_EVENT, "notebook", "nbrt_notebooks", "id", "nbrt_notebook_updates", "notebook"
 )
@@ -82,8 +83,13 @@ class SharedNotebook:
         self.lock = self._sync.lock
         self._on_change: CallbackList[dict[str, Any]] = CallbackList(f"notebook {info.name!r}")
         self._who = str(getattr(backend, "user_name", backend.user_id))
+        self.last_state = self.doc.get_state()  # as of the last change (read where the document lives)
         self._runs = execution_counts(self.ynotebook)
         self._sync.on_settled.add(self._after_change)
+        self._awareness: Awareness | None = None
+        self._awareness_subscription: str | None = None
+        self._remote_clients: set[int] = set()
+        self._applying_awareness = False
 
     def __repr__(self) -> str:
         return f"<SharedNotebook {self.name!r} ({len(self.cell_ids)} cells)>"
@@ -131,6 +137,45 @@ class SharedNotebook:
     def detach(self) -> None:
         """Stop syncing this copy (it stays as it is)."""
         self._sync.detach()
+        if self._awareness is not None and self._awareness_subscription is not None:
+            self._awareness.unobserve(self._awareness_subscription)
+            self._awareness_subscription = None
+
+    # ------------------------------------------------------------------ awareness (cursors, selections, who)
+
+    def share_awareness(self, awareness: Awareness) -> None:
+        """Bridge a Jupyter room's awareness: the states of people here go to the room, those of people elsewhere
+        come in as more collaborators of this document (so JupyterLab shows their cursors as its own)."""
+        self._awareness = awareness
+        self._awareness_subscription = awareness.observe(self._on_awareness)
+
+    def _on_awareness(self, topic: str, change: tuple[dict[str, Any], Any]) -> None:
+        if topic != "update" or self._awareness is None:
+            return
+        ids = [client for key in ("added", "updated", "removed") for client in change[0].get(key, [])]
+        if self._applying_awareness:
+            self._remote_clients.update(ids)
+            return
+        ours = [client for client in ids if client not in self._remote_clients]
+        if ours:
+            self._send_awareness(ours)
+
+    def _send_awareness(self, clients: list[int]) -> None:
+        assert self._awareness is not None
+        update = b64(self._awareness.encode_awareness_update(clients))
+        self._sync.backend.broadcast(AWARENESS_EVENT, {"notebook": self.id, "update": update})
+
+    def _apply_awareness(self, update: bytes) -> None:
+        def apply() -> None:
+            if self._awareness is None:
+                return
+            self._applying_awareness = True
+            try:
+                self._awareness.apply_awareness_update(update, "local")  # "local": jupyter's room relays it
+            finally:
+                self._applying_awareness = False
+
+        self._in_doc_thread(apply)
 
     @property
     def read_only(self) -> bool:
@@ -138,17 +183,20 @@ class SharedNotebook:
         return not self.may_edit(self._sync.backend.user_id)
 
     def _after_change(self, local: bool) -> None:
+        # Where the document lives (a Jupyter server's loop): it may not be read from another thread mid-change.
         def repair() -> None:
             with self.lock:
                 dropped = drop_duplicate_cells(self.ynotebook)
                 stamped = stamp_runs(self.ynotebook, self._runs, self._who) if local else 0
                 if not local:
                     self._runs.update(execution_counts(self.ynotebook))
+                self.last_state = self.doc.get_state()
+                content = content_of(self.ynotebook)
             if dropped or stamped:
                 self._sync.settle()
+            self._on_change.fire(content)
 
         self._in_doc_thread(repair)
-        self._on_change.fire(self.content)
 
     # ------------------------------------------------------------------ room wiring (background loop)
 
@@ -175,6 +223,10 @@ class SharedNotebook:
 
     async def resubscribed(self) -> None:
         await self._sync.resubscribed()
+        if self._awareness is not None:  # who is here, for those who joined while we were away
+            ours = [client for client in self._awareness.states if client not in self._remote_clients]
+            if ours:
+                self._send_awareness(ours)
 
     async def flush(self) -> None:
         await self._sync.flush()
@@ -183,7 +235,10 @@ class SharedNotebook:
         await self._sync.compact()
 
     def on_remote(self, event: str, data: dict[str, Any], sender: str) -> None:
-        self._sync.on_remote(event, data, sender)
+        if event == AWARENESS_EVENT:
+            self._apply_awareness(unb64(data["update"]))
+        else:
+            self._sync.on_remote(event, data, sender)
 
 
 def read_notebook_file(path: str | Path) -> dict[str, Any]:

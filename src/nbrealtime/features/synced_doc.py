@@ -203,10 +203,16 @@ class SyncedDoc:
 
     def request_sync(self) -> None:
         """Sync step 1: ask the others for what we lack, telling them what we have."""
-        self.backend.broadcast(self.kind.sync_event, {self.kind.payload_key: self.name, "sv": b64(self.state_vector())})
+        payload = {self.kind.payload_key: self.name}
+        self._in_doc_thread(
+            lambda: self.backend.broadcast(self.kind.sync_event, {**payload, "sv": b64(self.state_vector())})
+        )
 
     def on_remote(self, event: str, data: dict[str, Any], sender: str) -> None:
-        """A broadcast about this document from another peer."""
+        """A broadcast about this document from another peer (handled where the document lives)."""
+        self._in_doc_thread(lambda: self._on_remote(event, data, sender))
+
+    def _on_remote(self, event: str, data: dict[str, Any], sender: str) -> None:
         kind = self.kind
         if event == kind.update_event:
             if self.may_edit(sender):

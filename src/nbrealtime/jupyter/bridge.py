@@ -144,8 +144,22 @@ class NotebookBridge:
         return room
 
     def _in_doc_thread(self, function: Any) -> None:
-        """Changes to a live document happen on the Jupyter server's own loop, where jupyter-server-ydoc works."""
-        self._loop.call_soon_threadsafe(function)
+        """A live document is read and changed only on the Jupyter server's own loop, inside a task (its room's
+        observers start anyio tasks), in the order asked."""
+        if self._in_loop():
+            function()
+            return
+
+        async def run() -> None:
+            function()
+
+        asyncio.run_coroutine_threadsafe(run(), self._loop)
+
+    def _in_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop and asyncio.current_task() is not None
+        except RuntimeError:
+            return False
 
     async def _live(self, path: str) -> Any:
         document = await self._ydoc.get_document(
@@ -179,6 +193,8 @@ class NotebookBridge:
 
     def _keep(self, room: str, notebook: SharedNotebook, path: str) -> None:
         self._open[(room, notebook.id)] = notebook
+        if notebook.ynotebook.awareness is not None:
+            notebook.share_awareness(notebook.ynotebook.awareness)
         self._links[(room, notebook.id)] = Link(room, notebook.id, path, b64(notebook.state_vector()))
         self._write_links()
         notebook.on_change(lambda _content: self._remember_base(room, notebook))
@@ -186,7 +202,7 @@ class NotebookBridge:
     def _remember_base(self, room: str, notebook: SharedNotebook) -> None:
         link = self._links.get((room, notebook.id))
         if link is not None:
-            link.base = b64(notebook.state_vector())
+            link.base = b64(notebook.last_state)
             self._write_links()
 
     def _describe(self, room: str, info: NotebookInfo) -> dict[str, Any]:
