@@ -245,3 +245,25 @@ def test_a_viewers_updates_are_refused_even_from_a_modified_client(env, rooms, t
     ann.wait_connected()
     assert shared.cell_ids == ["a"]
     assert copy.cell_ids == ["a", "forged"]
+
+
+def test_the_simulated_collaborator_types_adds_and_runs_in_a_shared_notebook(env, rooms, tmp_path: Path) -> None:
+    from nbrealtime.demo import collaborator
+
+    me = nbrealtime.connect("nb-demo", user="me")
+    rooms.append(me)
+    shared = me.share_notebook(write_notebook(tmp_path / "demo.ipynb", [code_cell("a", "x = 1")]))
+    ada = collaborator("nb-demo", "Ada", greet=False)
+    try:
+        me.request("notebook", {"name": "demo.ipynb"}, reply="notebook_done", timeout=60)
+        changed = Events()
+        shared.on_change(changed.put)
+        content = shared.content
+        if len(content["cells"]) != 2 or not content["cells"][1]["outputs"]:
+            content = changed.expect(lambda c: len(c["cells"]) == 2 and c["cells"][1]["outputs"], what="Ada's run")
+    finally:
+        ada.stop()
+    first, added = content["cells"]
+    assert first["source"] == "# Ada was here\nx = 1"
+    assert added["outputs"][0]["text"] == "hello from Ada\n" and added["execution_count"] == 1
+    assert added["metadata"]["nbrealtime"]["ran_by"] == "Ada"
