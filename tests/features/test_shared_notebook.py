@@ -258,9 +258,14 @@ def test_the_simulated_collaborator_types_adds_and_runs_in_a_shared_notebook(env
         me.request("notebook", {"name": "demo.ipynb"}, reply="notebook_done", timeout=60)
         changed = Events()
         shared.on_change(changed.put)
+
+        def ran(content: dict) -> bool:  # the run's output, then (a moment later) Ada's stamp on it
+            cells = content["cells"]
+            return len(cells) == 2 and bool(cells[1]["outputs"]) and "nbrealtime" in cells[1]["metadata"]
+
         content = shared.content
-        if len(content["cells"]) != 2 or not content["cells"][1]["outputs"]:
-            content = changed.expect(lambda c: len(c["cells"]) == 2 and c["cells"][1]["outputs"], what="Ada's run")
+        if not ran(content):
+            content = changed.expect(ran, what="Ada's run, stamped")
     finally:
         ada.stop()
     first, added = content["cells"]
