@@ -4,6 +4,7 @@ and users), one embedded server, one Chromium page on each; typing, restructurin
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from nbrealtime.launcher import ServerProcess
 from tests.browser.conftest import JupyterLab, Lab, NotebookPage
-from tests.jupyter.support import api, start_machines
+from tests.jupyter.support import api, start_machines, until_on_disk
 
 pytestmark = [pytest.mark.shared_notebook, pytest.mark.asyncio(loop_scope="session")]
 
@@ -22,6 +23,11 @@ IDS = f"() => {MODEL}.cells.map((cell) => cell.id)"
 @pytest.fixture(scope="module")
 def machines(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[JupyterLab]]:
     yield from start_machines(server, tmp_path_factory)
+
+
+def has_output(content: dict) -> bool:
+    """Whether some cell of the notebook printed 42."""
+    return any("42" in "".join(o.get("text", "")) for cell in content["cells"] for o in cell.get("outputs", []))
 
 
 async def type_in_cell(page: NotebookPage, index: int, text: str) -> None:
@@ -103,6 +109,16 @@ async def test_two_machines_type_restructure_and_run_in_one_notebook(
             what="ben's output, marked with who ran it, on ann's page",
         )
         assert ran["ran_by"] == "ben"
+
+        # kernel-side sharing: ann's kernel puts a notebook file in the room, ben's server opens it (with outputs)
+        await asyncio.to_thread(until_on_disk, machines[0].root / path, has_output, machines[0], "the saved output")
+        await pages[0].run(
+            f"import nbrealtime\nkernel_room = nbrealtime.connect({room!r}, user='ann')\n"
+            f"kernel_room.share_notebook({path!r}, name='from-kernel.ipynb').name"
+        )
+        late = await asyncio.to_thread(api, machines[1], "POST", f"{room}/notebooks/from-kernel.ipynb/open")
+        assert late.status_code == 200, late.text
+        assert has_output(json.loads((machines[1].root / late.json()["path"]).read_text()))
     finally:
         for lab in (ann_lab, ben_lab):
             await lab.close()

@@ -3,7 +3,10 @@ signed in as different users, against one embedded server; and the REST calls Ju
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +16,7 @@ from nbrealtime.launcher import ServerProcess
 from tests.browser.conftest import JupyterLab
 
 USERS = ("ann", "ben")
+WAIT = 30.0
 
 
 def start_machines(embedded: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[JupyterLab]]:
@@ -35,3 +39,18 @@ def api(lab: JupyterLab, method: str, path: str, **options: Any) -> httpx.Respon
         client.get("/lab")
         headers = {"X-XSRFToken": client.cookies.get("_xsrf", "")}
         return client.request(method, f"/nbrealtime/api/rooms/{path}", headers=headers, **options)
+
+
+def until_on_disk(path: Path, predicate: Callable[[dict], bool], lab: JupyterLab, what: str) -> dict:
+    """Poll a file that another process saves (jupyter-server-ydoc writes it a moment after each change)."""
+    deadline = time.monotonic() + WAIT
+    content: dict = {}
+    while time.monotonic() < deadline:
+        try:
+            content = json.loads(path.read_text())
+        except (OSError, ValueError):
+            content = {}
+        if content and predicate(content):
+            return content
+        time.sleep(0.1)  # polling a file another process writes
+    pytest.fail(f"{path.name} never showed {what}: {content.get('cells')}\n{lab.log_tail()}", pytrace=False)

@@ -4,17 +4,15 @@ dirs, data dirs and users) and one embedded server, driven through its REST API 
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
 import nbrealtime
 from nbrealtime.launcher import ServerProcess, start_server
 from tests.browser.conftest import JupyterLab
-from tests.jupyter.support import api, start_machines
+from tests.jupyter.support import api, start_machines, until_on_disk
 
 pytestmark = pytest.mark.shared_notebook
 
@@ -44,21 +42,6 @@ def notebook_file(cells: list[tuple[str, str]]) -> str:
                    "execution_count": None} for cell_id, source in cells],
         "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
     })  # fmt: skip
-
-
-def until_on_disk(path: Path, predicate: Callable[[dict], bool], lab: JupyterLab, what: str) -> dict:
-    """Poll a file that another process saves (jupyter-server-ydoc writes it a moment after each change)."""
-    deadline = time.monotonic() + WAIT
-    content: dict = {}
-    while time.monotonic() < deadline:
-        try:
-            content = json.loads(path.read_text())
-        except (OSError, ValueError):
-            content = {}
-        if content and predicate(content):
-            return content
-        time.sleep(0.1)  # polling a file another process writes
-    pytest.fail(f"{path.name} never showed {what}: {content.get('cells')}\n{lab.log_tail()}", pytrace=False)
 
 
 def sources(content: dict) -> list[str]:
