@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+from pathlib import Path
 from typing import Any
 
 from nbrealtime.jupyter.embedded import start_embedded_server
 
 __all__ = ["_load_jupyter_server_extension", "_start_jupyter_server_extension"]
 
+LINKS_FILE = ".nbrealtime-notebooks.json"
+"""In a Jupyter server's root: which files are room notebooks, and the state each last synced."""
 _tasks: set[asyncio.Task[None]] = set()
 
 
@@ -30,6 +33,8 @@ async def _start_jupyter_server_extension(serverapp: Any) -> None:
     """With the server's loop running: reopen the notebooks this server had open (in the background)."""
     if not _has_lab_extra() or "jupyter_server_ydoc" not in serverapp.web_app.settings:
         return
+    if not (Path(serverapp.root_dir) / LINKS_FILE).exists():
+        return  # nothing to reopen: the client side stays unloaded until the API is used
     from nbrealtime.jupyter.bridge import bridge_for
 
     async def restore() -> None:

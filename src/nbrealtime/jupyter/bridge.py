@@ -23,12 +23,12 @@ import nbrealtime
 from nbrealtime.features.room import Room
 from nbrealtime.features.shared_notebook import Diverged, NotebookInfo, SharedNotebook
 from nbrealtime.features.synced_doc import b64, unb64
+from nbrealtime.jupyter import LINKS_FILE
 
 __all__ = ["NotebookBridge", "bridge_for"]
 
 log = logging.getLogger("nbrealtime.jupyter")
 
-LINKS_FILE = ".nbrealtime-notebooks.json"
 BRIDGE_SETTING = "nbrealtime_bridge"
 _creating = asyncio.Lock()
 

@@ -10,13 +10,14 @@ Errors are JSON ``{"message": …}`` with one sentence, as Jupyter's own API ans
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from nbrealtime.jupyter.bridge import NotebookBridge, bridge_for
+if TYPE_CHECKING:
+    from nbrealtime.jupyter.bridge import NotebookBridge
 
 __all__ = ["register_handlers"]
 
@@ -27,6 +28,8 @@ class _BridgeHandler(APIHandler):
     auth_resource = "contents"
 
     async def bridge(self) -> NotebookBridge:
+        from nbrealtime.jupyter.bridge import bridge_for  # the client side loads on the first call, not at start
+
         return await bridge_for(self.serverapp)
 
     async def answer(self, work: Any) -> None:
