@@ -135,6 +135,8 @@ NOTE_B_TO_A = Row("nbrt_notifications", {"id": N1, "room": "r1", "recipient": A,
 NOTE_A_TO_A = Row("nbrt_notifications", {"id": N2, "room": "r1", "recipient": A, "sender": A, "title": "to self"})
 CELL = Row("nbrt_cells", {"room": "r1", "name": "c1", "snapshot": "AAE="})
 CELL_UPDATE = Row("nbrt_cell_updates", {"seq": 1000, "room": "r1", "cell": "c1", "data": "AQID"})
+NOTEBOOK = Row("nbrt_notebooks", {"room": "r1", "id": "n1", "name": "analysis.ipynb", "snapshot": "AAE="})
+NOTEBOOK_UPDATE = Row("nbrt_notebook_updates", {"seq": 1000, "room": "r1", "notebook": "n1", "data": "AQID"})
 COLLECTION_ROW = Row("nbrt_collection_rows", {"room": "r1", "collection": "todos", "id": "t1", "data": {"title": "x"}})
 
 EVERYONE_SIGNED_IN: tuple[Actor, ...] = ("A", "B", "service_role")
@@ -192,6 +194,8 @@ def _room_table_cases(
 _KEYS = {
     "nbrt_cells": ("room", "name"),
     "nbrt_cell_updates": ("seq",),
+    "nbrt_notebooks": ("room", "id"),
+    "nbrt_notebook_updates": ("seq",),
     "nbrt_collection_rows": ("room", "collection", "id"),
 }
 
@@ -453,6 +457,10 @@ BUILTIN_CASES: list[PolicyCase] = [
     *_room_table_cases("nbrt_cells", CELL, {"room": "r1", "name": "c2"}, {"snapshot": "AAI="}),
     *_room_table_cases(
         "nbrt_cell_updates", CELL_UPDATE, {"room": "r1", "cell": "c1", "data": "BAU="}, {"data": "BgA="}
+    ),
+    *_room_table_cases("nbrt_notebooks", NOTEBOOK, {"room": "r1", "id": "n2", "name": "b.ipynb"}, {"snapshot": "AAI="}),
+    *_room_table_cases(
+        "nbrt_notebook_updates", NOTEBOOK_UPDATE, {"room": "r1", "notebook": "n1", "data": "BAU="}, {"data": "BgA="}
     ),
     *_room_table_cases(
         "nbrt_collection_rows",

@@ -8,12 +8,16 @@ hands it an invite in ``$NBREALTIME_INVITE``). It joins the room like any notebo
 * ``type`` messages (``{"cell": name, "text": t}``) make it type ``t`` into that shared cell, one key at a time;
 * ``notify`` messages (``{"to": who, "title": t}``) make it send that notification;
 * ``add_row`` messages (``{"collection": name, "values": row}``) make it add that row, then say ``row_added``;
+* ``notebook`` messages (``{"name": notebook}``) make it open that shared notebook from the room (no browser of its
+  own), type into its first code cell, add a cell and run one in its own process, then say ``notebook_done``;
 * ``leave`` makes it leave, and so does the end of its standard input (the notebook that started it is gone).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 import threading
@@ -55,6 +59,8 @@ def run(room_name: str, name: str, *, greet: bool = True) -> None:
         elif event == "add_row" and isinstance(payload, dict):
             room.collection(payload["collection"]).insert(payload["values"]).wait()
             room.send("row_added", payload["values"])
+        elif event == "notebook" and isinstance(payload, dict):
+            threading.Thread(target=play_notebook, args=(room, str(payload["name"])), daemon=True).start()
         elif event == "leave":
             done.set()
 
@@ -67,7 +73,7 @@ def run(room_name: str, name: str, *, greet: bool = True) -> None:
         room.presence.update(activity="idle")
         room.send("typed", {"cell": cell_name, "text": text})
 
-    for event in ("hello", "ping", "type", "notify", "add_row", "leave"):
+    for event in ("hello", "ping", "type", "notify", "add_row", "notebook", "leave"):
         room.on(event, lambda payload, sender, event=event: on_message(payload, sender, event))
     room.presence.on_change(on_members)
     on_members(room.presence.members)
@@ -76,6 +82,29 @@ def run(room_name: str, name: str, *, greet: bool = True) -> None:
     threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()  # parent gone → leave
     done.wait()
     room.close()
+
+
+def play_notebook(room: nbrealtime.Room, name: str) -> None:
+    """Be a person in a shared notebook: type a comment atop the first code cell, add a cell, run it."""
+    notebook = room.notebook(name)
+    index = next((i for i, cell in enumerate(notebook.content["cells"]) if cell["cell_type"] == "code"), None)
+    if index is not None:
+        for position, character in enumerate(f"# {room.me.name} was here\n"):
+            with notebook.edit() as ynotebook:
+                ynotebook.ycells[index]["source"].insert(position, character)
+            time.sleep(KEYSTROKE_SECONDS)  # a person's typing speed, not synchronisation
+    code = f"print('hello from {room.me.name}')"
+    with notebook.edit() as ynotebook:
+        ynotebook.append_cell({"cell_type": "code", "source": code, "metadata": {}, "outputs": [],
+                               "execution_count": None})  # fmt: skip
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(compile(code, f"<{name}>", "exec"), {"__name__": "__main__"})  # its own cell, in its own process
+    with notebook.edit() as ynotebook:
+        cell = ynotebook.get_cell(len(ynotebook.ycells) - 1)
+        ran = {"output_type": "stream", "name": "stdout", "text": output.getvalue()}
+        ynotebook.set_cell(len(ynotebook.ycells) - 1, {**cell, "execution_count": 1, "outputs": [ran]})
+    room.send("notebook_done", {"name": name})
 
 
 def main(argv: list[str] | None = None) -> None:

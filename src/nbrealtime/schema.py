@@ -603,6 +603,26 @@ def _check_identifier(name: str, what: str) -> None:
 
 # ---------------------------------------------------------------------------------------------------- built-ins
 
+
+def _update_log(name: str, document: str, what: str, snapshots: str) -> Table:
+    """The CRDT update log of one kind of document (``features/synced_doc.py``): the same shape for each kind."""
+    return make_table(
+        name,
+        {
+            "seq": "bigserial primary key",
+            "room": "text not null",
+            document: "text not null",
+            "data": "text not null",
+            "author": "uuid default auth.uid()",
+            "created_at": "timestamptz not null default now()",
+        },
+        "room:room",
+        builtin=True,
+        indexes=[("room", document, "seq")],
+        description=f"The CRDT update log of {what} (base64 updates), compacted into {snapshots}.",
+    )
+
+
 BUILTIN_TABLES: tuple[Table, ...] = (
     make_table(
         "nbrt_profiles",
@@ -724,21 +744,25 @@ BUILTIN_TABLES: tuple[Table, ...] = (
         builtin=True,
         description="Shared cells: the compacted CRDT state (base64) and the update-log position it covers.",
     ),
+    _update_log("nbrt_cell_updates", "cell", "shared cells", "nbrt_cells"),
     make_table(
-        "nbrt_cell_updates",
+        "nbrt_notebooks",
         {
-            "seq": "bigserial primary key",
             "room": "text not null",
-            "cell": "text not null",
-            "data": "text not null",
-            "author": "uuid default auth.uid()",
+            "id": "text not null",
+            "name": "text not null",
+            "shared_by": "uuid default auth.uid()",
+            "snapshot": "text",
+            "snapshot_seq": "bigint not null default 0",
             "created_at": "timestamptz not null default now()",
         },
         "room:room",
+        primary_key=("room", "id"),
         builtin=True,
-        indexes=[("room", "cell", "seq")],
-        description="The CRDT update log of shared cells (base64 updates), compacted into nbrt_cells.",
+        description="Shared notebooks (jupyter_ydoc YNotebook documents): file name, the compacted CRDT state "
+        "(base64) and the update-log position it covers.",
     ),
+    _update_log("nbrt_notebook_updates", "notebook", "shared notebooks", "nbrt_notebooks"),
     make_table(
         "nbrt_collection_rows",
         {

@@ -32,7 +32,7 @@ import pytest
 import pytest_asyncio
 
 from nbrealtime.launcher import ServerProcess, start_server
-from tests.client.support import Peer
+from tests.client.support import Peer, create_open_room
 
 CHROMIUM = Path(os.environ.get("NBRT_CHROMIUM", "/usr/bin/chromium"))
 # DESIGN.md §6. Playwright adds --headless itself (headless=True).
@@ -95,7 +95,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 class JupyterLab:
     """A ``jupyter lab`` subprocess on a free loopback port with a temp root, settings and workspaces."""
 
-    def __init__(self, root: Path, home: Path, server: ServerProcess) -> None:
+    def __init__(self, root: Path, home: Path, server: ServerProcess, user: str | None = None) -> None:
         self.root = root
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -114,6 +114,8 @@ class JupyterLab:
         }
         for name in ("SUPABASE_URL", "SUPABASE_ANON_KEY", "NBREALTIME_USER", "JUPYTER_TOKEN"):
             env.pop(name, None)
+        if user is not None:  # the server extension's own room connections sign in as this user
+            env["NBREALTIME_USER"] = user
         self.log_path = home / "jupyterlab.log"
         command = [
             sys.executable, "-m", "jupyterlab",
@@ -333,13 +335,7 @@ class Lab:
     def _open_room(self) -> None:
         """The test's room exists before anyone joins and lets every participant in as an editor (rooms are
         invite-only, and the participants' pages join in no particular order)."""
-        key = self.server.service_role_key
-        response = httpx.post(
-            f"{self.server.url}/rest/v1/nbrt_rooms",
-            json={"name": self.room, "open_to": "signed_in", "open_role": "editor"},
-            headers={"apikey": key, "Authorization": f"Bearer {key}"},
-        )
-        assert response.status_code == 201, response.text
+        create_open_room(self.server, self.room)
 
     @property
     def env(self) -> dict[str, str]:

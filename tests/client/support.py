@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 WAIT = 20.0
 PEER = Path(__file__).with_name("peer.py")
 
@@ -39,6 +41,18 @@ class Events:
                 self.seen.append(item)
         except queue.Empty:
             raise AssertionError(f"timed out waiting for {what}; saw {self.seen[-10:]}") from None
+
+
+def create_open_room(server: Any, name: str) -> None:
+    """Create room ``name`` before anyone joins, open to everyone signed in as an editor (as its owner would with
+    ``room.settings``): for tests whose participants join in no particular order."""
+    key = server.service_role_key
+    response = httpx.post(
+        f"{server.url}/rest/v1/nbrt_rooms",
+        json={"name": name, "open_to": "signed_in", "open_role": "editor"},
+        headers={"apikey": key, "Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 201, response.text
 
 
 def open_room(room: Any) -> None:

@@ -19,6 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from nbrealtime.client.backend import Backend, resolve_backend
@@ -35,6 +36,16 @@ from nbrealtime.features.members import Member, color_for
 from nbrealtime.features.notifications import BACKLOG, KINDS, Notifications
 from nbrealtime.features.presence import ACTIVITY_EVENT, Presence
 from nbrealtime.features.shared_cell import CELL_EVENT, CURSOR_EVENT, SYNC_EVENT, SharedCell
+from nbrealtime.features.shared_notebook import (
+    NOTEBOOK_EVENTS,
+    NotebookInfo,
+    SharedNotebook,
+    list_notebooks,
+    open_notebook,
+    read_notebook_file,
+    share_notebook,
+)
+from nbrealtime.features.synced_doc import DocThread
 from nbrealtime.features.table_backend import META, RowBackend, collection_backend, table_backend
 from nbrealtime.features.view import HasView
 from nbrealtime.schema import CELLS_CHANNEL, ROOM_CHANNEL
@@ -75,6 +86,7 @@ class Room(HasView):
         self.presence.room_object = self.notifications.room_object = self
         self._handlers: dict[str, CallbackList[Any]] = {}
         self._cells: dict[str, SharedCell] = {}
+        self._notebooks: dict[str, SharedNotebook] = {}
         self._tables: dict[tuple[str, str], LiveTable] = {}
         self._on_status: CallbackList[str] = CallbackList("status")
         self._on_pending: CallbackList[int] = CallbackList("pending")
@@ -114,6 +126,7 @@ class Room(HasView):
         return (
             self.notifications.pending_count
             + sum(cell.pending_count for cell in self._cells.values())
+            + sum(notebook.pending_count for notebook in self._notebooks.values())
             + sum(table.pending_count for table in self._tables.values())
         )
 
@@ -285,8 +298,7 @@ class Room(HasView):
         return self._run(self._open_cell(name, language), 60)
 
     async def _open_cell(self, name: str, language: str) -> SharedCell:
-        if self._cells_channel is None:
-            await self._open_cells_channel()
+        await self._ensure_documents_channel()
         cell = self._cells.get(name)
         if cell is None:
             cell = SharedCell(self, self.name, name, language)
@@ -294,6 +306,60 @@ class Room(HasView):
             self._cells[name] = cell
             cell.request_sync()
         return cell
+
+    # ------------------------------------------------------------------ shared notebooks
+
+    def share_notebook(self, path: str | Path, *, name: str | None = None) -> SharedNotebook:
+        """Put the notebook file at ``path`` in the room (under its file name, or ``name``); returns the room's
+        copy, which others open with ``room.notebook(name)``."""
+        content = read_notebook_file(path)
+        return self._run(self.ashare_notebook(content, name or Path(path).name), 60)
+
+    async def ashare_notebook(self, content: dict[str, Any] | Any, name: str, *,
+                              in_doc_thread: DocThread | None = None) -> SharedNotebook:  # fmt: skip
+        """Share nbformat JSON or a live document (whose history becomes the room's) as ``name``."""
+        await self._loop.bridge(self._ensure_documents_channel())
+        notebook = await self._loop.bridge(share_notebook(self, self.name, name, content, in_doc_thread))
+        notebook.may_edit = self.may_edit
+        self._notebooks[notebook.id] = notebook
+        return notebook
+
+    @property
+    def notebooks(self) -> list[NotebookInfo]:
+        """The notebooks shared in this room, oldest first."""
+        return self._run(list_notebooks(self, self.name), 30)
+
+    async def alist_notebooks(self) -> list[NotebookInfo]:
+        return await self._loop.bridge(list_notebooks(self, self.name))
+
+    def notebook(self, ref: str, *, doc: Any = None, base: bytes | None = None) -> SharedNotebook:
+        """Open the room's notebook ``ref`` (id or name), live: a fresh document, or ``doc`` with content of its
+        own (merged only if it continues ``base``, the state it last synced; else :class:`Diverged`)."""
+        return self._run(self.aopen_notebook(ref, doc=doc, base=base), 60)
+
+    async def aopen_notebook(self, ref: str, *, doc: Any = None, base: bytes | None = None,
+                             in_doc_thread: DocThread | None = None) -> SharedNotebook:  # fmt: skip
+        await self._loop.bridge(self._ensure_documents_channel())
+        notebook = await self._loop.bridge(
+            open_notebook(self, self.name, ref, doc, base=base, in_doc_thread=in_doc_thread)
+        )
+        notebook.may_edit = self.may_edit
+        previous = self._notebooks.pop(notebook.id, None)
+        if previous is not None and previous is not notebook:
+            previous.detach()
+        self._notebooks[notebook.id] = notebook
+        return notebook
+
+    def close_notebook(self, notebook: SharedNotebook) -> None:
+        """Stop syncing ``notebook`` here (what is unsaved is saved first); the copy stays as it is."""
+        self._run(self.aclose_notebook(notebook), 15)
+
+    async def aclose_notebook(self, notebook: SharedNotebook) -> None:
+        if self._notebooks.get(notebook.id) is notebook:
+            del self._notebooks[notebook.id]
+            with contextlib.suppress(Exception):
+                await self._loop.bridge(notebook.flush())
+        notebook.detach()
 
     # ------------------------------------------------------------------ live tables
 
@@ -389,18 +455,30 @@ class Room(HasView):
 
         return stop
 
-    # CellBackend: what shared cells use of the room
+    # DocBackend: what shared cells and notebooks use of the room
 
     @property
     def user_id(self) -> str:
         return self.me.id
+
+    @property
+    def user_name(self) -> str:
+        return self.me.name
+
+    def may_edit(self, user_id: str) -> bool:
+        """Whether ``user_id`` may change this room's shared documents: you, unless your role forbids it; anyone
+        else unless the room knows them as a viewer (the server relays only editors' document messages anyway)."""
+        if user_id == self.me.id:
+            return self.edit_refusal() is None
+        return self._member(user_id).role != "viewer"
 
     def broadcast(self, event: str, payload: dict[str, Any]) -> None:
         """Fire-and-forget broadcast from any thread; what a disconnect loses, the next sync recovers."""
         self.run_soon(self._post(event, payload))
 
     async def _post(self, event: str, payload: dict[str, Any]) -> None:
-        channel = self._cells_channel if event in CELL_EVENTS else self._channel
+        shared_document = event in CELL_EVENTS or event in NOTEBOOK_EVENTS
+        channel = self._cells_channel if shared_document else self._channel
         if channel is not None and channel.state == ConnectionState.CONNECTED:
             with contextlib.suppress(NotConnected):
                 await channel.post(event, envelope(self.me.id, payload))
@@ -439,6 +517,8 @@ class Room(HasView):
         await self.notifications.flush()
         for cell in self._cells.values():
             await cell.flush()
+        for notebook in self._notebooks.values():
+            await notebook.flush()
         for table in self._tables.values():
             await table.close()
         try:
@@ -510,14 +590,20 @@ class Room(HasView):
                 handlers.fire(data, member)
 
     def _dispatch_cells(self, message: dict[str, Any]) -> None:
-        """A broadcast arrived on the cells channel, where the server relays only editors' and owners' messages."""
+        """A broadcast arrived on the shared documents' channel, where the server relays editors' and owners'
+        messages alone: shared cells and shared notebooks."""
         unpacked = _unpack(message)
-        if unpacked is None or unpacked[0] not in CELL_EVENTS:
+        if unpacked is None or not isinstance(unpacked[2], dict):
             return
         event, sender, data = unpacked
-        cell = self._cells.get(data.get("cell")) if isinstance(data, dict) else None
-        if cell is not None:
-            cell.on_remote(event, data, sender)
+        if event in CELL_EVENTS:
+            cell = self._cells.get(data.get("cell"))
+            if cell is not None:
+                cell.on_remote(event, data, sender)
+        elif event in NOTEBOOK_EVENTS:
+            notebook = self._notebooks.get(data.get("notebook"))
+            if notebook is not None:
+                notebook.on_remote(event, data, sender)
 
     def _on_member_change(self, payload: dict[str, Any]) -> None:
         data = payload.get("data", {})
@@ -576,10 +662,6 @@ class Room(HasView):
     async def _on_subscribed(self) -> None:
         await self.presence.on_subscribed()
         await self._catch_up()
-        for cell in self._cells.values():
-            await cell.flush()
-            await cell.catch_up()
-            cell.request_sync()
         if self._last_seen_task is None:
             self._last_seen_task = asyncio.create_task(self._keep_last_seen())
 
@@ -628,6 +710,10 @@ class Room(HasView):
         self.presence.attach(channel)
         await channel.start()
 
+    async def _ensure_documents_channel(self) -> None:
+        if self._cells_channel is None:
+            await self._open_cells_channel()
+
     async def _open_cells_channel(self) -> None:
         """Shared-cell edits have their own private channel: members hear them, only editors' are relayed."""
         spec = ChannelSpec(
@@ -642,9 +728,11 @@ class Room(HasView):
         await channel.start()
 
     async def _cells_subscribed(self) -> None:
-        for cell in self._cells.values():
-            await cell.catch_up()
-            cell.request_sync()
+        """(Re)joined the shared documents' channel: catch up from the log and exchange state vectors."""
+        for cell in list(self._cells.values()):
+            await cell.resubscribed()
+        for notebook in list(self._notebooks.values()):
+            await notebook.resubscribed()
 
 
 def find_open_room(name: str, *, role: str | None = None) -> Room | None:

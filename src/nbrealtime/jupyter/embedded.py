@@ -1,4 +1,4 @@
-"""Jupyter server extension: JupyterLab starts the embedded server, so kernels find it with no configuration.
+"""JupyterLab starts the embedded server, so kernels find it with no configuration.
 
 If a Supabase project is configured (``SUPABASE_URL``) or an embedded server already answers, nothing is started.
 A server started here is a child of JupyterLab and stops with it.
@@ -13,10 +13,10 @@ from typing import Any
 from nbrealtime.client.backend import ensure_embedded_server
 from nbrealtime.discovery import default_data_dir
 
-__all__ = ["_load_jupyter_server_extension"]
+__all__ = ["start_embedded_server"]
 
 
-def _load_jupyter_server_extension(serverapp: Any) -> None:
+def start_embedded_server(serverapp: Any) -> None:
     if os.environ.get("SUPABASE_URL"):
         serverapp.log.info("nbrealtime: kernels will use the Supabase project at %s", os.environ["SUPABASE_URL"])
         return

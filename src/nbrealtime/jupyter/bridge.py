@@ -1,0 +1,233 @@
+"""The bridge between this Jupyter server's live notebooks (jupyter-server-ydoc) and rooms.
+
+The server extension is one more room member (signed in as the Jupyter server's user). Sharing hands the live
+document's history to the room; opening writes the room's notebook to disk *and* into jupyter-server-ydoc's update
+store before the document is loaded, so the live document starts with the room's history instead of a reload from
+the file (whose client-id-0 history would clash with the room's: notebook_model explains why). A file in the way is
+kept aside as ``<name> (local copy).ipynb``, never merged in (docs/shared-notebooks.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.utils import ensure_async
+
+import nbrealtime
+from nbrealtime.features.room import Room
+from nbrealtime.features.shared_notebook import Diverged, NotebookInfo, SharedNotebook
+from nbrealtime.features.synced_doc import b64, unb64
+from nbrealtime.jupyter import LINKS_FILE
+
+__all__ = ["NotebookBridge", "bridge_for"]
+
+log = logging.getLogger("nbrealtime.jupyter")
+
+BRIDGE_SETTING = "nbrealtime_bridge"
+_creating = asyncio.Lock()
+
+
+async def bridge_for(serverapp: Any) -> NotebookBridge:
+    """This Jupyter server's one bridge (made on first use, on the server's loop)."""
+    settings = serverapp.web_app.settings
+    async with _creating:
+        if settings.get(BRIDGE_SETTING) is None:
+            settings[BRIDGE_SETTING] = NotebookBridge(serverapp)
+    return settings[BRIDGE_SETTING]
+
+
+@dataclass
+class Link:
+    """A file on this server that is a room's notebook, and the state it last had (proof of shared history)."""
+
+    room: str
+    id: str
+    path: str
+    base: str  # base64 state vector
+
+
+class NotebookBridge:
+    """Shares, lists and opens room notebooks for one Jupyter server; keeps the opened ones live."""
+
+    def __init__(self, serverapp: Any) -> None:
+        self._app = serverapp
+        self._ydoc = serverapp.web_app.settings["jupyter_server_ydoc"]
+        self._contents = serverapp.contents_manager
+        self._root = Path(serverapp.root_dir)
+        self._loop = asyncio.get_running_loop()
+        self._rooms: dict[str, Room] = {}
+        self._open: dict[tuple[str, str], SharedNotebook] = {}
+        self._links_path = self._root / LINKS_FILE
+        self._links = self._read_links()
+        self._links_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ API
+
+    async def list(self, room: str) -> list[dict[str, Any]]:
+        infos = await (await self._room(room)).alist_notebooks()
+        return [self._describe(room, info) for info in infos]
+
+    async def share(self, room: str, path: str) -> dict[str, Any]:
+        """Put the notebook at ``path`` (relative to the server root) in ``room``; this copy stays live."""
+        if not await ensure_async(self._contents.file_exists(path)):
+            raise FileNotFoundError(f"no notebook {path!r} on this server")
+        live = await self._live(path)
+        notebook = await (await self._room(room)).ashare_notebook(
+            live, Path(path).name, in_doc_thread=self._in_doc_thread
+        )
+        self._keep(room, notebook, path)
+        return self._describe(room, notebook.info)
+
+    async def open(self, room: str, ref: str) -> dict[str, Any]:
+        """Make the room's notebook ``ref`` (id or name) a live file on this server; return where it is."""
+        joined = await self._room(room)
+        replica = await joined.aopen_notebook(ref)  # the room's document, in memory
+        await joined.aclose_notebook(replica)
+        key = (room, replica.id)
+        link = self._links.get(key)
+        bridged = self._open.get(key)
+        if bridged is not None and link is not None:
+            if await self._live(link.path) is bridged.ynotebook:
+                return self._describe(room, replica.info)
+            # jupyter-server-ydoc let the document go (its last browser left) and loaded it again: re-attach
+            del self._open[key]
+            await joined.aclose_notebook(bridged)
+        path = link.path if link is not None else replica.name
+        kept_aside = None
+        if await ensure_async(self._contents.file_exists(path)):
+            if link is not None:
+                try:
+                    notebook = await joined.aopen_notebook(
+                        replica.id, doc=await self._live(path), base=unb64(link.base), in_doc_thread=self._in_doc_thread
+                    )
+                except Diverged:
+                    pass
+                else:
+                    self._keep(room, notebook, path)
+                    return self._describe(room, notebook.info)
+            kept_aside = await self._keep_aside(path)
+        await self._materialise(path, replica)
+        notebook = await joined.aopen_notebook(
+            replica.id, doc=await self._live(path), base=replica.state_vector(), in_doc_thread=self._in_doc_thread
+        )
+        self._keep(room, notebook, path)
+        return {**self._describe(room, notebook.info), "kept_aside": kept_aside}
+
+    async def restore(self) -> None:
+        """After a restart: bring every notebook this server had open back to life (offline edits merge; a file
+        that no longer continues the room's document is kept aside)."""
+        for room, notebook_id in list(self._links):
+            try:
+                await self.open(room, notebook_id)
+            except Exception as error:
+                log.warning("nbrealtime: could not reopen notebook %s of room %s: %s", notebook_id, room, error)
+
+    async def close(self) -> None:
+        for (room, _), notebook in list(self._open.items()):
+            await self._rooms[room].aclose_notebook(notebook)
+        self._open.clear()
+        for room in self._rooms.values():
+            await room.aclose()
+
+    # ------------------------------------------------------------------ internals
+
+    async def _room(self, name: str) -> Room:
+        room = self._rooms.get(name)
+        if room is None:
+            room = self._rooms[name] = await nbrealtime.aconnect(name)
+        return room
+
+    def _in_doc_thread(self, function: Any) -> None:
+        """A live document is read and changed only on the Jupyter server's own loop, inside a task (its room's
+        observers start anyio tasks), in the order asked."""
+        if self._in_loop():
+            function()
+            return
+
+        async def run() -> None:
+            function()
+
+        asyncio.run_coroutine_threadsafe(run(), self._loop)
+
+    def _in_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop and asyncio.current_task() is not None
+        except RuntimeError:
+            return False
+
+    async def _live(self, path: str) -> Any:
+        document = await self._ydoc.get_document(
+            path=path, content_type="notebook", file_format="json", copy=False, create=True
+        )
+        if document is None:
+            raise RuntimeError(f"jupyter-server-ydoc has no live document for {path!r}")
+        return document
+
+    async def _materialise(self, path: str, replica: SharedNotebook) -> None:
+        """Write the room's notebook to ``path`` and its history into jupyter-server-ydoc's store for that file."""
+        model = {"type": "notebook", "format": "json", "content": replica.content}
+        await ensure_async(self._contents.save(model, path))
+        file_id = self._app.web_app.settings["file_id_manager"].index(path)
+        store = self._ydoc.ystore_class(path=f".notebook:{file_id}.y", log=self._ydoc.log)
+        async with store:
+            await store.write(replica.ynotebook.ydoc.get_update())
+
+    async def _keep_aside(self, path: str) -> str:
+        """Rename a file in the way to ``<stem> (local copy)[ n].ipynb`` (its live document, if any, follows)."""
+        stem, suffix = Path(path).stem, Path(path).suffix
+        parent = Path(path).parent
+        for n in range(1, 1000):
+            label = " (local copy)" if n == 1 else f" (local copy {n})"
+            candidate = str(parent / f"{stem}{label}{suffix}")
+            if not await ensure_async(self._contents.file_exists(candidate)):
+                await ensure_async(self._contents.rename(path, candidate))
+                log.info("nbrealtime: kept %s aside as %s (it is not the room's notebook)", path, candidate)
+                return candidate
+        raise RuntimeError(f"too many local copies of {path!r}")
+
+    def _keep(self, room: str, notebook: SharedNotebook, path: str) -> None:
+        self._open[(room, notebook.id)] = notebook
+        if notebook.ynotebook.awareness is not None:
+            notebook.share_awareness(notebook.ynotebook.awareness)
+        self._links[(room, notebook.id)] = Link(room, notebook.id, path, b64(notebook.state_vector()))
+        self._write_links()
+        notebook.on_change(lambda _content: self._remember_base(room, notebook))
+
+    def _remember_base(self, room: str, notebook: SharedNotebook) -> None:
+        link = self._links.get((room, notebook.id))
+        if link is not None:
+            link.base = b64(notebook.last_state)
+            self._write_links()
+
+    def _describe(self, room: str, info: NotebookInfo) -> dict[str, Any]:
+        link = self._links.get((room, info.id))
+        return {
+            "id": info.id,
+            "name": info.name,
+            "room": room,
+            "shared_by": info.shared_by,
+            "created_at": info.created_at,
+            "path": link.path if link is not None else None,
+            "live": (room, info.id) in self._open,
+            "read_only": (room, info.id) in self._open and self._open[(room, info.id)].read_only,
+        }
+
+    def _read_links(self) -> dict[tuple[str, str], Link]:
+        try:
+            rows = json.loads(self._links_path.read_text(encoding="utf-8"))
+            return {(row["room"], row["id"]): Link(**row) for row in rows}
+        except (OSError, ValueError, TypeError, KeyError):
+            return {}
+
+    def _write_links(self) -> None:
+        with self._links_lock:
+            rows = [dict(link.__dict__) for link in self._links.values()]
+            temporary = self._links_path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+            temporary.replace(self._links_path)

@@ -1,0 +1,78 @@
+"""The REST API that the JupyterLab extension (#16) calls to share and open notebooks (docs/shared-notebooks.md):
+
+* ``GET  /nbrealtime/api/rooms/<room>/notebooks`` — the room's notebooks (and where each is on this server)
+* ``POST /nbrealtime/api/rooms/<room>/notebooks`` with ``{"path": "analysis.ipynb"}`` — share a local notebook
+* ``POST /nbrealtime/api/rooms/<room>/notebooks/<id or name>/open`` — make it a live file on this server
+
+Errors are JSON ``{"message": …}`` with one sentence, as Jupyter's own API answers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+if TYPE_CHECKING:
+    from nbrealtime.jupyter.bridge import NotebookBridge
+
+__all__ = ["register_handlers"]
+
+ROOM = r"(?P<room>[\w.-]{1,64})"
+
+
+class _BridgeHandler(APIHandler):
+    auth_resource = "contents"
+
+    async def bridge(self) -> NotebookBridge:
+        from nbrealtime.jupyter.bridge import bridge_for  # the client side loads on the first call, not at start
+
+        return await bridge_for(self.serverapp)
+
+    async def answer(self, work: Any) -> None:
+        try:
+            result = await work
+        except (FileNotFoundError, LookupError) as error:
+            raise web.HTTPError(404, _message(error)) from None
+        except (ValueError, TypeError) as error:
+            raise web.HTTPError(400, _message(error)) from None
+        self.finish(json.dumps(result))
+
+
+class NotebooksHandler(_BridgeHandler):
+    @web.authenticated
+    async def get(self, room: str) -> None:
+        await self.answer((await self.bridge()).list(room))
+
+    @web.authenticated
+    async def post(self, room: str) -> None:
+        body = self.get_json_body() or {}
+        path = body.get("path") if isinstance(body, dict) else None
+        if not isinstance(path, str) or not path.endswith(".ipynb"):
+            raise web.HTTPError(400, 'send {"path": "<notebook>.ipynb"}, a notebook path relative to the server root')
+        self.set_status(201)
+        await self.answer((await self.bridge()).share(room, path))
+
+
+class OpenHandler(_BridgeHandler):
+    @web.authenticated
+    async def post(self, room: str, ref: str) -> None:
+        await self.answer((await self.bridge()).open(room, ref))
+
+
+def _message(error: BaseException) -> str:
+    return str(error.args[0]) if error.args else type(error).__name__
+
+
+def register_handlers(serverapp: Any) -> None:
+    base = url_path_join(serverapp.web_app.settings["base_url"], "nbrealtime/api/rooms")
+    serverapp.web_app.add_handlers(
+        ".*$",
+        [
+            (url_path_join(base, ROOM, "notebooks"), NotebooksHandler),
+            (url_path_join(base, ROOM, "notebooks", r"(?P<ref>[^/]+)", "open"), OpenHandler),
+        ],
+    )
