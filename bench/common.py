@@ -49,10 +49,19 @@ class Summary:
     p99: float
     count: int
     lost: int = 0
+    p90: float = float("nan")
+    max: float = float("nan")
 
     @classmethod
     def of(cls, values_ms: Sequence[float], lost: int = 0) -> Summary:
-        return cls(percentile(values_ms, 50), percentile(values_ms, 99), len(values_ms), lost)
+        return cls(
+            percentile(values_ms, 50),
+            percentile(values_ms, 99),
+            len(values_ms),
+            lost,
+            percentile(values_ms, 90),
+            max(values_ms, default=float("nan")),
+        )
 
 
 def fmt_ms(value: float) -> str:
