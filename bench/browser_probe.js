@@ -83,19 +83,56 @@
     /** The no-network floor: a text box on this page whose every input is echoed into a mirror element, watched
      * like a remote editor. Keydown → input → DOM change → next frame, with no network, kernel or CRDT. */
     echo() {
-      const box = document.createElement("textarea");
-      const mirror = document.createElement("div");
-      box.id = "probe-echo-input";
-      mirror.id = "probe-echo-mirror";
-      Object.assign(box.style, { position: "fixed", top: "0", left: "0", zIndex: 10000, width: "200px" });
-      Object.assign(mirror.style, { position: "fixed", top: "40px", left: "0", zIndex: 10000, background: "white" });
+      const box = probe.input();
+      const mirror = probe.mirror();
       box.addEventListener("input", () => {
         mirror.textContent = box.value;
       });
-      document.body.append(box, mirror);
       probe.watchGrowth(mirror, () => mirror.textContent);
-      box.focus();
       return true;
+    },
+
+    /** A focused text box on top of the page (so typed letters never reach JupyterLab's shortcuts). */
+    input() {
+      const box = document.createElement("textarea");
+      box.className = "probe-box";
+      Object.assign(box.style, { position: "fixed", top: "0", left: "0", zIndex: 10000, width: "200px" });
+      document.body.append(box);
+      box.focus();
+      return box;
+    },
+
+    mirror() {
+      const mirror = document.createElement("div");
+      mirror.className = "probe-box";
+      Object.assign(mirror.style, { position: "fixed", top: "40px", left: "0", zIndex: 10000, background: "white" });
+      document.body.append(mirror);
+      return mirror;
+    },
+
+    /** Remove the boxes and observers of echo() and relay(). */
+    clear() {
+      probe.stop();
+      if (probe.socket) probe.socket.close();
+      document.querySelectorAll(".probe-box").forEach((e) => e.remove());
+    },
+
+    /** The two-page network floor: keydowns on the sending page go to a bare websocket relay, which forwards them
+     * to the receiving page, which appends them to a mirror element (watched like an editor). Resolves when open. */
+    relay(url, role) {
+      const socket = new WebSocket(url);
+      probe.socket = socket;
+      if (role === "send") {
+        probe.input().addEventListener("keydown", (e) => socket.readyState === 1 && socket.send(e.key));
+      } else {
+        const mirror = probe.mirror();
+        socket.onmessage = (e) => mirror.append(e.data);
+        probe.watchGrowth(mirror, () => mirror.textContent);
+      }
+      return new Promise((resolve, reject) => {
+        socket.onopen = () => resolve(true);
+        socket.onerror = () => reject(new Error(`no relay at ${url}`));
+      });
     },
   };
   window.__probe = probe;

@@ -18,14 +18,16 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]  # the bench modules, and tests/postgres.py for the PostgreSQL floor
 
+import browser_latency  # noqa: E402
 import changefeed  # noqa: E402
 import edit_latency  # noqa: E402
 import fanout  # noqa: E402
+import kernel_cost  # noqa: E402
 import optimistic  # noqa: E402
 import scale  # noqa: E402
 from common import bench_server, fmt_ms, fmt_ratio, machine_header, raise_fd_limit, table  # noqa: E402
 
-SECTIONS = ("latency", "fanout", "feed", "optimistic", "scale")
+SECTIONS = ("latency", "fanout", "feed", "optimistic", "scale", "browser", "kernel")
 RESULTS_MARK = "<!-- results: written by bench/run.py; everything below is replaced on each run -->"
 
 
@@ -43,10 +45,27 @@ class Plan:
     late_edits: tuple[int, ...]
     optimistic_updates: int
     warmup: int
+    keystrokes: int
+    table_edits: int
+    kernel_idle_seconds: float
 
 
 QUICK = Plan(
-    "quick", (2, 10, 50), 60, (1, 10, 100), 15_000, 150, ((1.0, 3.0), (1000.0, 1.5)), 1000, 1.5, (10_000,), 2000, 10
+    "quick",
+    (2, 10, 50),
+    60,
+    (1, 10, 100),
+    15_000,
+    150,
+    ((1.0, 3.0), (1000.0, 1.5)),
+    1000,
+    1.5,
+    (10_000,),
+    2000,
+    10,
+    30,
+    5,
+    3.0,
 )
 FULL = Plan(
     "full",
@@ -61,6 +80,9 @@ FULL = Plan(
     (10_000, 100_000),
     10_000,
     25,
+    150,
+    20,
+    10.0,
 )
 
 
@@ -238,6 +260,97 @@ def run_scale(plan: Plan, server, out: list[str], results: dict) -> None:
     )
 
 
+def run_browser(plan: Plan, server, out: list[str], results: dict) -> None:
+    from tests.browser.harness import HarnessError
+
+    try:
+        rows = browser_latency.measure(server, plan.keystrokes, plan.table_edits)
+    except HarnessError as error:
+        print(f"  browser: not measured — {error}", flush=True)
+        out.append(f"### 6. Keystroke to screen in a real browser\n\nNot measured: {error}")
+        return
+    results["browser"] = rows
+    reference = {(r.direction, r.kernel): r.summary for r in rows if r.system == "jupyter-collaboration"}
+    table_rows = []
+    for r in rows:
+        s, ref = r.summary, reference.get((r.direction, r.kernel))
+        if s is None:
+            table_rows.append([r.system, r.direction, r.kernel, "—", "—", "—", "—", "—", "—", "—", r.note])
+            continue
+        ratio = "—"
+        if ref is not None and r.system == "nbrealtime shared cell":
+            ratio = f"{fmt_ratio(s.p50 / ref.p50)} / {fmt_ratio(s.p99 / ref.p99)}"
+        table_rows.append(
+            [
+                r.system,
+                r.direction,
+                r.kernel,
+                fmt_ms(s.p50),
+                fmt_ms(s.p90),
+                fmt_ms(s.p99),
+                fmt_ms(s.max),
+                s.count,
+                s.lost,
+                ratio,
+                r.note,
+            ]
+        )
+    out.append(
+        "### 6. Keystroke to screen in a real browser (ms)\n\n"
+        "Debian Chromium (headless, Playwright), one JupyterLab with jupyter-collaboration switched on, two browser "
+        "contexts (A = alice, B = bob). One clock for both pages (`performance.timeOrigin + performance.now()`): the "
+        "typing page stamps each keydown; on the other page a MutationObserver sees the editor's document grow and "
+        f"the time is taken in the next animation frame. {plan.keystrokes} letters per row at "
+        f"{1 / browser_latency.INTERVAL:.0f}/s at the end of the first line; *busy*: the typist's kernel runs "
+        "`time.sleep` the whole time (jupyter-collaboration: the notebook's one kernel). nbrealtime's shared cell is "
+        "`room.cell()` in each person's own notebook (edits on the browser's own realtime socket); "
+        "jupyter-collaboration is both people in one notebook, typing in its first cell. The floor is the same probe "
+        "on a local echo in one page (keydown → input → mirror element → next frame, no network): what the driver "
+        f"and the rendering add by themselves. Live table: {plan.table_edits} edits of a row's title in alice's "
+        "table, Enter → the new title in bob's table.\n\n"
+        + table(
+            [
+                "system",
+                "direction",
+                "typist's kernel",
+                "p50",
+                "p90",
+                "p99",
+                "max",
+                "samples",
+                "lost",
+                "÷ jupyter-collaboration p50 / p99",
+                "note",
+            ],
+            table_rows,
+        )
+    )
+
+
+def run_kernel(plan: Plan, server, out: list[str], results: dict) -> None:
+    stages = kernel_cost.measure(server, plan.kernel_idle_seconds)
+    results["kernel"] = stages
+    rows = []
+    for s in stages:
+        print(f"  kernel {s}", flush=True)
+        rows.append([s.name, s.connections, s.threads, f"{s.rss_kib / 1024:.1f}", f"{s.cpu_percent:.2f} %"])
+    out.append(
+        "### 7. A kernel's own cost\n\n"
+        "A spawned Python process stands for the kernel (no ipykernel around it: the numbers are nbrealtime's own). "
+        "Stage by stage it imports nbrealtime, joins one room, then opens 3 live tables (collections) and 2 shared "
+        f"cells in that room; at each stage it sits idle for {plan.kernel_idle_seconds:g} s while its /proc entry is "
+        "read: established TCP connections, threads, RSS, CPU time over the idle window (in % of one core; the "
+        "kernel's clock ticks are 10 ms, so 0.00 % means under one tick in the window).\n\n"
+        + table(["stage", "TCP connections", "threads", "RSS MiB", "idle CPU"], rows)
+    )
+
+
+def _stamped(block: str, stamp: str) -> str:
+    """A section's block with when it ran and the load around it under its title (sections are kept between runs)."""
+    title, _, rest = block.partition("\n\n")
+    return f"{title}\n\n{stamp}\n\n{rest}"
+
+
 def _ver(name: str) -> str:
     import importlib.metadata
 
@@ -280,11 +393,22 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _sections(text: str) -> tuple[str, dict[str, str]]:
+    """The header of a results text and its ``### N.`` blocks by number."""
+    head, *blocks = text.split("\n### ")
+    return head.strip(), {block.split(".", 1)[0]: "### " + block.strip() for block in blocks}
+
+
 def write_readme(report: str) -> None:
+    """Replace the results of the sections this run measured; the other sections keep their latest results."""
     path = BENCH / "README.md"
     text = path.read_text() if path.exists() else ""
     head = text.split(RESULTS_MARK)[0].rstrip() if RESULTS_MARK in text else text.rstrip()
-    path.write_text(f"{head}\n\n{RESULTS_MARK}\n\n{report}\n")
+    _, kept = _sections(text.split(RESULTS_MARK)[1]) if RESULTS_MARK in text else ("", {})
+    header, blocks = _sections(report)
+    merged = {**kept, **blocks}
+    body = "\n\n".join(merged[number] for number in sorted(merged, key=int))
+    path.write_text(f"{head}\n\n{RESULTS_MARK}\n\n{header}\n\n{body}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -309,12 +433,21 @@ def main(argv: list[str] | None = None) -> int:
             "feed": lambda: run_feed(plan, server, out, results),
             "optimistic": lambda: run_optimistic(plan, out, results),
             "scale": lambda: run_scale(plan, server, out, results),
+            "browser": lambda: run_browser(plan, server, out, results),
+            "kernel": lambda: run_kernel(plan, server, out, results),
         }
         for section in SECTIONS:
             if section in sections:
                 section_started = time.monotonic()
+                load, first = _loadavg(), len(out)
                 runners[section]()
-                print(f"  ({section}: {time.monotonic() - section_started:.0f} s)", flush=True)
+                took = time.monotonic() - section_started
+                stamp = (
+                    f"*{plan.name} run of {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {took:.0f} s, "
+                    f"load average {load} at start, {_loadavg()} at end*"
+                )
+                out[first:] = [_stamped(block, stamp) for block in out[first:]]
+                print(f"  ({section}: {took:.0f} s)", flush=True)
     elapsed = time.monotonic() - started
     header.append(f"took {elapsed:.0f} s; load average at end {_loadavg()} (shared machine: other work may run)")
     report = "\n".join(f"- {line}" for line in header) + "\n\n" + "\n\n".join(out)

@@ -82,6 +82,7 @@ async def _all_rows(jupyter: JupyterLab, chromium: Any, server: Any, keystrokes:
         for page in (alice, bob):
             await page.until(DIRECT, what="the shared cell synced, with its direct path up")
         rows.append(Row("floor: local echo, no network", "same page", "—", await _echo(alice, keystrokes)))
+        rows.append(Row("floor: bare websocket relay", "A → B", "—", await _relayed(alice, bob, keystrokes)))
         rows += await _both_ways("nbrealtime shared cell", alice, bob, NBRT_EDITOR, keystrokes)
     finally:
         await lab.close()
@@ -171,9 +172,42 @@ async def _echo(page: NotebookPage, count: int) -> Summary:
     await page.js("() => window.__probe.echo()")
     await page.js("() => window.__probe.armKeys()")
     summary = await _paced(page, page, count, lambda i: page.page.keyboard.type(LETTERS[i % len(LETTERS)]))
-    await page.js("() => { window.__probe.stop(); document.getElementById('probe-echo-input').remove(); }")
+    await page.js("() => window.__probe.clear()")
     print(f"  browser floor (local echo): {_line(summary)}", flush=True)
     return summary
+
+
+async def _relayed(typist: NotebookPage, watcher: NotebookPage, count: int) -> Summary:
+    """The same keystrokes through a bare websocket relay in this process: the two-page network floor."""
+    async with _relay() as url:
+        await watcher.js("(url) => window.__probe.relay(url, 'receive')", url)
+        await typist.js("(url) => window.__probe.relay(url, 'send')", url)
+        await typist.js("() => window.__probe.armKeys()")
+        summary = await _paced(typist, watcher, count, lambda i: typist.page.keyboard.type(LETTERS[i % len(LETTERS)]))
+        for page in (typist, watcher):
+            await page.js("() => window.__probe.clear()")
+    print(f"  browser floor (websocket relay): {_line(summary)}", flush=True)
+    return summary
+
+
+@contextlib.asynccontextmanager
+async def _relay() -> AsyncIterator[str]:
+    """A websocket relay on a free loopback port: every message goes to every other connection, nothing else."""
+    import websockets
+
+    peers: set[Any] = set()
+
+    async def forward(websocket: Any) -> None:
+        peers.add(websocket)
+        try:
+            async for message in websocket:
+                for other in [p for p in peers if p is not websocket]:
+                    await other.send(message)
+        finally:
+            peers.discard(websocket)
+
+    async with websockets.serve(forward, "127.0.0.1", 0, compression=None) as server:
+        yield f"ws://127.0.0.1:{next(iter(server.sockets)).getsockname()[1]}"
 
 
 async def _paced(
