@@ -62,19 +62,17 @@ def measure(server: Any, idle_seconds: float) -> list[Stage]:
 
 
 def _idle_stage(name: str, pid: int, seconds: float) -> Stage:
-    ticks = _cpu_ticks(pid)
+    cpu = cpu_seconds(pid)
     started = time.monotonic()
     time.sleep(seconds)  # the measurement window itself: the kernel is left alone this long
-    cpu = (_cpu_ticks(pid) - ticks) / _TICKS_PER_SECOND / (time.monotonic() - started)
+    cpu = (cpu_seconds(pid) - cpu) / (time.monotonic() - started)
     return Stage(name, _connections(pid), _threads(pid), rss_kib(pid), 100 * cpu)
 
 
-_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_ticks(pid: int) -> int:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (in clock ticks of 10 ms)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15 of stat)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime (fields 14, 15 of stat)
 
 
 def _threads(pid: int) -> int:

@@ -20,6 +20,7 @@ sys.path[:0] = [str(BENCH), str(BENCH.parent)]  # the bench modules, and tests/p
 
 import browser_latency  # noqa: E402
 import changefeed  # noqa: E402
+import classroom  # noqa: E402
 import edit_latency  # noqa: E402
 import fanout  # noqa: E402
 import kernel_cost  # noqa: E402
@@ -27,7 +28,7 @@ import optimistic  # noqa: E402
 import scale  # noqa: E402
 from common import bench_server, fmt_ms, fmt_ratio, machine_header, raise_fd_limit, table  # noqa: E402
 
-SECTIONS = ("latency", "fanout", "feed", "optimistic", "scale", "browser", "kernel")
+SECTIONS = ("latency", "fanout", "feed", "optimistic", "scale", "browser", "kernel", "classroom")
 RESULTS_MARK = "<!-- results: written by bench/run.py; everything below is replaced on each run -->"
 
 
@@ -48,6 +49,8 @@ class Plan:
     keystrokes: int
     table_edits: int
     kernel_idle_seconds: float
+    classroom_sizes: tuple[int, ...]
+    classroom_seconds: float
 
 
 QUICK = Plan(
@@ -66,6 +69,8 @@ QUICK = Plan(
     30,
     5,
     3.0,
+    (10, 50),
+    5.0,
 )
 FULL = Plan(
     "full",
@@ -83,6 +88,8 @@ FULL = Plan(
     150,
     20,
     10.0,
+    (10, 50, 100),
+    15.0,
 )
 
 
@@ -372,6 +379,53 @@ def run_kernel(plan: Plan, server, out: list[str], results: dict) -> None:
     )
 
 
+def run_classroom(plan: Plan, server, out: list[str], results: dict) -> None:
+    measured = [classroom.measure(server, size, plan.classroom_seconds) for size in plan.classroom_sizes]
+    results["classroom"] = measured
+    rows = []
+    for r in measured:
+        print(f"  classroom {r}", flush=True)
+        before, after = r.server_rss_kib
+        rows.append(
+            [
+                r.viewers,
+                r.processes,
+                f"{fmt_ms(r.cell.p50)} / {fmt_ms(r.cell.p99)}",
+                f"{fmt_ms(r.table.p50)} / {fmt_ms(r.table.p99)}",
+                f"{r.cell.count:,} / {r.table.count:,}",
+                f"{r.cell.lost} / {r.table.lost}",
+                f"{r.server_cpu_us_per_delivery:.0f}",
+                f"{before / 1024:.1f} → {after / 1024:.1f}",
+                f"{r.viewer_process_rss_kib / 1024:.0f} ({r.viewers / r.processes:.0f} viewers)",
+                f"{r.presenter_rss_kib / 1024:.0f}",
+            ]
+        )
+    out.append(
+        "### 8. Classroom: one presenter, a room of viewers\n\n"
+        f"The presenter (one kernel process) appends a character to a shared cell {classroom.RATE:.0f}×/s for "
+        f"{plan.classroom_seconds:g} s and every {classroom.TABLE_EVERY}th keystroke upserts a row of a live table; "
+        f"each viewer is its own room (websocket, presence, the cell and the table open), up to "
+        f"{classroom.VIEWERS_PER_PROCESS} viewers a process. Latency from just before the presenter's write to the "
+        f"viewer's callback (first {classroom.WARMUP} keystrokes not counted). Server CPU per delivery: the server's "
+        "CPU time over the typing phase ÷ (cell + table deliveries).\n\n"
+        + table(
+            [
+                "viewers",
+                "viewer processes",
+                "cell p50 / p99 ms",
+                "table p50 / p99 ms",
+                "deliveries cell / table",
+                "lost cell / table",
+                "server CPU µs / delivery",
+                "server RSS MiB before → after",
+                "RSS MiB per viewer process",
+                "presenter kernel RSS MiB",
+            ],
+            rows,
+        )
+    )
+
+
 def _stamped(block: str, stamp: str) -> str:
     """A section's block with when it ran and the load around it under its title (sections are kept between runs)."""
     title, _, rest = block.partition("\n\n")
@@ -462,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
             "scale": lambda: run_scale(plan, server, out, results),
             "browser": lambda: run_browser(plan, server, out, results),
             "kernel": lambda: run_kernel(plan, server, out, results),
+            "classroom": lambda: run_classroom(plan, server, out, results),
         }
         for section in SECTIONS:
             if section in sections:

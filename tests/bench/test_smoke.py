@@ -1,5 +1,6 @@
 """The benchmark code runs (tiny sizes, no timing asserted): the kernel-cost stages, the change-feed driver against
-its no-op endpoint, and the README writer that keeps the sections a run did not measure."""
+its no-op endpoint, and the README writer that keeps the sections a run did not measure. (A classroom, even of two,
+takes ~20 s on a busy box: it is left to ``bench/run.py --quick --only classroom``.)"""
 
 from __future__ import annotations
 
@@ -17,9 +18,14 @@ import run  # noqa: E402
 from common import bench_server  # noqa: E402
 
 
-def test_a_kernel_costs_connections_and_memory_once_it_joins_a_room():
-    with bench_server() as server:
-        stages = kernel_cost.measure(server, idle_seconds=0.1)
+@pytest.fixture(scope="module")
+def server():
+    with bench_server() as running:
+        yield running
+
+
+def test_a_kernel_costs_connections_and_memory_once_it_joins_a_room(server):
+    stages = kernel_cost.measure(server, idle_seconds=0.1)
     assert [s.name for s in stages] == list(kernel_cost.STAGES)
     imported, room, features = stages
     assert imported.connections == 0 and room.connections >= 1
