@@ -15,7 +15,7 @@ import contextlib
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ class Row:
     system: str
     direction: str
     kernel: str
-    summary: Summary | None  # None: not measured (note says why)
+    summary: Measured | None  # None: not measured (note says why)
     note: str = ""
 
 
@@ -160,7 +160,7 @@ async def _focus_end(page: NotebookPage, editor: str) -> None:
     await page.page.keyboard.press("End")
 
 
-async def _keystrokes(typist: NotebookPage, watcher: NotebookPage, editor: str, count: int) -> Summary:
+async def _keystrokes(typist: NotebookPage, watcher: NotebookPage, editor: str, count: int) -> Measured:
     """Type ``count`` letters at a steady pace at the end of the first line; latency per keystroke."""
     assert await watcher.js("(s) => window.__probe.watchEditor(s)", editor), f"no editor {editor} on the watcher"
     await _focus_end(typist, editor)
@@ -168,7 +168,7 @@ async def _keystrokes(typist: NotebookPage, watcher: NotebookPage, editor: str, 
     return await _paced(typist, watcher, count, lambda i: typist.page.keyboard.type(LETTERS[i % len(LETTERS)]))
 
 
-async def _echo(page: NotebookPage, count: int) -> Summary:
+async def _echo(page: NotebookPage, count: int) -> Measured:
     await page.js("() => window.__probe.echo()")
     await page.js("() => window.__probe.armKeys()")
     summary = await _paced(page, page, count, lambda i: page.page.keyboard.type(LETTERS[i % len(LETTERS)]))
@@ -177,7 +177,7 @@ async def _echo(page: NotebookPage, count: int) -> Summary:
     return summary
 
 
-async def _relayed(typist: NotebookPage, watcher: NotebookPage, count: int) -> Summary:
+async def _relayed(typist: NotebookPage, watcher: NotebookPage, count: int) -> Measured:
     """The same keystrokes through a bare websocket relay in this process: the two-page network floor."""
     async with _relay() as url:
         await watcher.js("(url) => window.__probe.relay(url, 'receive')", url)
@@ -212,7 +212,7 @@ async def _relay() -> AsyncIterator[str]:
 
 async def _paced(
     typist: NotebookPage, watcher: NotebookPage, count: int, press: Callable[[int], Awaitable[None]]
-) -> Summary:
+) -> Measured:
     loop = asyncio.get_running_loop()
     start = loop.time()
     for i in range(count):
@@ -223,12 +223,19 @@ async def _paced(
     return _summary(await typist.js("() => window.__probe.keys"), await watcher.js("() => window.__probe.arrivals"))
 
 
-def _summary(keys: list[float], arrivals: list[float | None]) -> Summary:
+@dataclass
+class Measured(Summary):
+    """A summary that keeps its samples (for the plot of the distributions)."""
+
+    values: tuple[float, ...] = field(default=(), repr=False)
+
+
+def _summary(keys: list[float], arrivals: list[float | None]) -> Measured:
     latencies = [arrivals[k] - t for k, t in enumerate(keys) if k < len(arrivals) and arrivals[k]]
-    return Summary.of(latencies, lost=len(keys) - len(latencies))
+    return Measured(**vars(Summary.of(latencies, lost=len(keys) - len(latencies))), values=tuple(latencies))
 
 
-async def _table_edits(alice: NotebookPage, bob: NotebookPage, count: int) -> Summary:
+async def _table_edits(alice: NotebookPage, bob: NotebookPage, count: int) -> Measured:
     """Edit the title of row t1 in alice's table ``count`` times; Enter → the new title in bob's table."""
     await alice.js("() => window.__probe.armKeys('Enter')")
     await bob.js("() => { window.__probe.arrivals = []; }")

@@ -94,20 +94,22 @@
 
     /** A focused text box on top of the page (so typed letters never reach JupyterLab's shortcuts). */
     input() {
-      const box = document.createElement("textarea");
-      box.className = "probe-box";
-      Object.assign(box.style, { position: "fixed", top: "0", left: "0", zIndex: 10000, width: "200px" });
-      document.body.append(box);
+      const box = probe.box("textarea", { top: "0", width: "200px" });
       box.focus();
       return box;
     },
 
     mirror() {
-      const mirror = document.createElement("div");
-      mirror.className = "probe-box";
-      Object.assign(mirror.style, { position: "fixed", top: "40px", left: "0", zIndex: 10000, background: "white" });
-      document.body.append(mirror);
-      return mirror;
+      return probe.box("div", { top: "40px", background: "white" });
+    },
+
+    /** An element of `tag` fixed on top of the page, removed by clear(). */
+    box(tag, style) {
+      const element = document.createElement(tag);
+      element.className = "probe-box";
+      Object.assign(element.style, { position: "fixed", left: "0", zIndex: 10000, ...style });
+      document.body.append(element);
+      return element;
     },
 
     /** Remove the boxes and observers of echo() and relay(). */

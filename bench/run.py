@@ -480,6 +480,42 @@ def _sections(text: str) -> tuple[str, dict[str, str]]:
     return head.strip(), {block.split(".", 1)[0]: "### " + block.strip() for block in blocks}
 
 
+def plot_browser(rows: list, path: Path) -> None:
+    """The keystroke-to-screen distributions (CDF), idle and busy kernel side by side."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), dpi=120, sharey=True)
+    styles = {"A → B": "-", "B → A": "--", "same page": ":"}
+    colors = {"nbrealtime shared cell": "tab:blue", "jupyter-collaboration": "tab:orange"}
+    for ax, kernel in zip(axes, ("idle", "busy"), strict=True):
+        for r in rows:
+            if r.summary is None or not r.summary.values or (r.kernel not in (kernel, "—")):
+                continue
+            if r.system.startswith("nbrealtime live table") and kernel == "busy":
+                continue
+            values = sorted(r.summary.values)
+            fraction = [(i + 1) / len(values) for i in range(len(values))]
+            color = colors.get(r.system, "tab:gray" if r.system.startswith("floor") else "tab:green")
+            ax.step(values, fraction, where="post", color=color, linestyle=styles.get(r.direction, "-"),
+                    label=f"{r.system} {r.direction}")  # fmt: skip
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel("keydown → shown on the other page (ms)")
+        ax.set_title(f"typist's kernel {kernel}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=6)
+    axes[0].set_ylabel("fraction of keystrokes")
+    fig.suptitle("Keystroke to screen, Chromium, two browser contexts, one clock")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def write_readme(report: str) -> None:
     """Replace the results of the sections this run measured; the other sections keep their latest results."""
     path = BENCH / "README.md"
@@ -538,8 +574,10 @@ def main(argv: list[str] | None = None) -> int:
     if write:
         if "latency" in results:
             plot(results, BENCH / "latency.png")
+        if "browser" in results:
+            plot_browser(results["browser"], BENCH / "browser.png")
         write_readme(report)
-        print(f"\nwrote {BENCH / 'README.md'}" + (f" and {BENCH / 'latency.png'}" if "latency" in results else ""))
+        print(f"\nwrote {BENCH / 'README.md'} and the plots of the sections run")
     return 0
 
 
