@@ -50,6 +50,7 @@ class FeedResult:
     target_rate: float
     achieved_rate: float
     summary: Summary
+    write: Summary  # the inserts' own round trips (POST, or the asyncpg statement): the part before the feed
 
 
 # ---------------------------------------------------------------------------------------------- subscribers
@@ -211,7 +212,8 @@ def _run_rates(
             latencies = [(got - at) / 1e6 for at, got in subscriber.expect(60)]
             lost = done - len(latencies)
         if step:
-            results.append(FeedResult(system, rate, done / seconds, Summary.of(latencies, lost=lost)))
+            trips = Summary.of([ms for _, _, trips in sent for ms in trips])
+            results.append(FeedResult(system, rate, done / seconds, Summary.of(latencies, lost=lost), trips))
     return results
 
 

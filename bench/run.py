@@ -204,6 +204,7 @@ def run_feed(plan: Plan, server, out: list[str], results: dict) -> None:
                 s.lost,
                 fmt_ms(s.p50),
                 fmt_ms(s.p99),
+                fmt_ms(r.write.p50),
                 ratio,
             ]
         )
@@ -229,6 +230,7 @@ def run_feed(plan: Plan, server, out: list[str], results: dict) -> None:
                 "lost",
                 "p50 ms",
                 "p99 ms",
+                "of which the write, p50 ms",
                 "p50 ÷ INSERT + NOTIFY, fsync on",
             ],
             rows,
