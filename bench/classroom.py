@@ -54,9 +54,10 @@ def viewers(pipe: Any, *, url: str, key: str, room: str, names: list[str], keyst
         table.on_change(lambda _old, new, v=viewer: new and records.append((v, "table", new["seq"], now_ns())))
     pipe.send("ready")
     wait_go(pipe)
+    last = {("cell", keystrokes - 1), ("table", (keystrokes - 1) // TABLE_EVERY * TABLE_EVERY)}
     deadline = time.monotonic() + STOP_GRACE
-    while time.monotonic() < deadline:
-        if sum(1 for _, kind, index, _ in records if kind == "cell" and index == keystrokes - 1) >= len(names):
+    while time.monotonic() < deadline:  # until every viewer has the last keystroke and the last table edit
+        if len({(v, kind, index) for v, kind, index, _ in records if (kind, index) in last}) >= 2 * len(names):
             break
         time.sleep(0.02)  # polling our own list, bounded by STOP_GRACE
     pipe.send((list(records), rss_kib(os.getpid())))

@@ -194,7 +194,7 @@ def run_feed(plan: Plan, server, out: list[str], results: dict) -> None:
     for r in [*driver, *feed, *floors]:
         s = r.summary
         floor = equal.get(r.target_rate)
-        ratio = fmt_ratio(s.p50 / floor.summary.p50) if floor and r is not floor else "—"
+        ratio = fmt_ratio(s.p50 / floor.summary.p50) if floor and r.system.startswith("nbrealtime") else "—"
         rows.append(
             [
                 r.system,
@@ -369,14 +369,16 @@ def run_kernel(plan: Plan, server, out: list[str], results: dict) -> None:
     rows = []
     for s in stages:
         print(f"  kernel {s}", flush=True)
-        rows.append([s.name, s.connections, s.threads, f"{s.rss_kib / 1024:.1f}", f"{s.cpu_percent:.2f} %"])
+        tick = 100 * 0.01 / plan.kernel_idle_seconds  # one 10 ms clock tick over the window, in %
+        cpu = f"{s.cpu_percent:.2f} %" if s.cpu_percent else f"< {tick:.2f} % (no tick)"
+        rows.append([s.name, s.connections, s.threads, f"{s.rss_kib / 1024:.1f}", cpu])
     out.append(
         "### 7. A kernel's own cost\n\n"
         "A spawned Python process stands for the kernel (no ipykernel around it: the numbers are nbrealtime's own). "
         "Stage by stage it imports nbrealtime, joins one room, then opens 3 live tables (collections) and 2 shared "
         f"cells in that room; at each stage it sits idle for {plan.kernel_idle_seconds:g} s while its /proc entry is "
         "read: established TCP connections, threads, RSS, CPU time over the idle window (in % of one core; the "
-        "kernel's clock ticks are 10 ms, so 0.00 % means under one tick in the window).\n\n"
+        "kernel counts CPU time in 10 ms ticks).\n\n"
         + table(["stage", "TCP connections", "threads", "RSS MiB", "idle CPU"], rows)
     )
 
@@ -559,12 +561,11 @@ def main(argv: list[str] | None = None) -> int:
         for section in SECTIONS:
             if section in sections:
                 section_started = time.monotonic()
-                load, first = _loadavg(), len(out)
+                load, first, at = _loadavg(), len(out), time.strftime("%Y-%m-%d %H:%M", time.gmtime())
                 runners[section]()
                 took = time.monotonic() - section_started
                 stamp = (
-                    f"*{plan.name} run of {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {took:.0f} s, "
-                    f"load average {load} at start, {_loadavg()} at end*"
+                    f"*{plan.name} run of {at} UTC, {took:.0f} s, load average {load} at start, {_loadavg()} at end*"
                 )
                 out[first:] = [_stamped(block, stamp) for block in out[first:]]
                 print(f"  ({section}: {took:.0f} s)", flush=True)

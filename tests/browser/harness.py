@@ -1,7 +1,7 @@
 """Real-browser harness: Debian's Chromium driven by Playwright (async API), on a JupyterLab served by the caller.
 
 Shared by the browser tests (``conftest.py`` wraps these in fixtures) and the browser benchmark
-(``bench/browser.py``), so both drive the same JupyterLab the same way. Waiting is always on a condition with a
+(``bench/browser_latency.py``), so both drive the same JupyterLab the same way. Waiting is always on a condition with a
 deadline (``page.wait_for_function`` on ``window.__nbrt`` predicates from ``pagehelpers.js``), never a fixed sleep.
 Nothing here knows pytest: a missing tool or a JupyterLab that does not start raises :class:`HarnessError` with a
 one-paragraph reason.
