@@ -1,8 +1,8 @@
 """§8 A classroom: one presenter types and edits a table at a steady rate while V viewers are in the room.
 
 The presenter is one ``nbrealtime.connect`` room in its own process: it appends a character to the shared cell
-``lesson`` ``RATE`` times a second and, every ``TABLE_EVERY``-th keystroke, upserts the row ``slide`` of the live
-table ``board`` with the keystroke's number. Each viewer is a room of its own (one websocket, presence tracked, the
+``lesson`` ``RATE`` times a second and, every ``TABLE_EVERY``-th keystroke, inserts a row into the live table
+``board`` carrying the keystroke's number. Each viewer is a room of its own (one websocket, presence tracked, the
 cell and the table open), ``VIEWERS_PER_PROCESS`` viewers to a process. Delivery latency = a viewer's callback − just
 before the presenter's write (CLOCK_MONOTONIC, shared by all processes). The server's CPU time over the typing phase
 (``/proc/PID/stat``) is divided by the deliveries made in it; RSS from ``/proc/PID/status``.
@@ -79,7 +79,7 @@ def presenter(pipe: Any, *, url: str, key: str, room: str, keystrokes: int) -> N
         cell.insert(i, "x")
         if i % TABLE_EVERY == 0:
             table_sends[i] = now_ns()
-            board.upsert({"id": "slide", "seq": i})
+            board.insert({"id": f"row{i}", "seq": i})  # a new row each time: no write supersedes another
 
     sends = _paced(keystrokes, RATE, keystroke)
     pipe.send((sends, table_sends, rss_kib(os.getpid())))

@@ -407,7 +407,7 @@ def run_classroom(plan: Plan, server, out: list[str], results: dict) -> None:
     out.append(
         "### 8. Classroom: one presenter, a room of viewers\n\n"
         f"The presenter (one kernel process) appends a character to a shared cell {classroom.RATE:.0f}×/s for "
-        f"{plan.classroom_seconds:g} s and every {classroom.TABLE_EVERY}th keystroke upserts a row of a live table; "
+        f"{plan.classroom_seconds:g} s and every {classroom.TABLE_EVERY}th keystroke inserts a row into a live table; "
         f"each viewer is its own room (websocket, presence, the cell and the table open), up to "
         f"{classroom.VIEWERS_PER_PROCESS} viewers a process. Latency from just before the presenter's write to the "
         f"viewer's callback (first {classroom.WARMUP} keystrokes not counted). Server CPU per delivery: the server's "
