@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common import BenchServer, Summary, Worker, all_expect, now_ns, rss_kib, wait_go, workers_stopped
-from edit_latency import STOP_GRACE, _paced, _retry
+from edit_latency import STOP_GRACE, paced, retry
 from kernel_cost import cpu_seconds
 
 RATE = 10.0  # keystrokes per second: a presenter typing steadily
@@ -46,9 +46,9 @@ def viewers(pipe: Any, *, url: str, key: str, room: str, names: list[str], keyst
 
     records: list[tuple[int, str, int, int]] = []
     with ThreadPoolExecutor(8) as pool:
-        rooms = list(pool.map(lambda n: _retry(lambda: nbrealtime.connect(room, user=n, url=url, key=key)), names))
-        cells = list(pool.map(lambda r: _retry(lambda: r.cell("lesson")), rooms))
-        tables = list(pool.map(lambda r: _retry(lambda: r.collection("board")), rooms))
+        rooms = list(pool.map(lambda n: retry(lambda: nbrealtime.connect(room, user=n, url=url, key=key)), names))
+        cells = list(pool.map(lambda r: retry(lambda: r.cell("lesson")), rooms))
+        tables = list(pool.map(lambda r: retry(lambda: r.collection("board")), rooms))
     for viewer, (cell, table) in enumerate(zip(cells, tables, strict=True)):
         cell.on_change(lambda text, v=viewer: records.append((v, "cell", len(text) - 1, now_ns())))
         table.on_change(lambda _old, new, v=viewer: new and records.append((v, "table", new["seq"], now_ns())))
@@ -68,9 +68,9 @@ def viewers(pipe: Any, *, url: str, key: str, room: str, names: list[str], keyst
 def presenter(pipe: Any, *, url: str, key: str, room: str, keystrokes: int) -> None:
     import nbrealtime
 
-    opened = _retry(lambda: nbrealtime.connect(room, user="presenter", url=url, key=key))
-    cell = _retry(lambda: opened.cell("lesson"))
-    board = _retry(lambda: opened.collection("board"))
+    opened = retry(lambda: nbrealtime.connect(room, user="presenter", url=url, key=key))
+    cell = retry(lambda: opened.cell("lesson"))
+    board = retry(lambda: opened.collection("board"))
     pipe.send("ready")
     wait_go(pipe)
     table_sends: dict[int, int] = {}
@@ -81,7 +81,7 @@ def presenter(pipe: Any, *, url: str, key: str, room: str, keystrokes: int) -> N
             table_sends[i] = now_ns()
             board.insert({"id": f"row{i}", "seq": i})  # a new row each time: no write supersedes another
 
-    sends = _paced(keystrokes, RATE, keystroke)
+    sends = paced(keystrokes, RATE, keystroke)
     pipe.send((sends, table_sends, rss_kib(os.getpid())))
     opened.close()
 
