@@ -49,10 +49,19 @@ class Summary:
     p99: float
     count: int
     lost: int = 0
+    p90: float = float("nan")
+    max: float = float("nan")
 
     @classmethod
     def of(cls, values_ms: Sequence[float], lost: int = 0) -> Summary:
-        return cls(percentile(values_ms, 50), percentile(values_ms, 99), len(values_ms), lost)
+        return cls(
+            percentile(values_ms, 50),
+            percentile(values_ms, 99),
+            len(values_ms),
+            lost,
+            percentile(values_ms, 90),
+            max(values_ms, default=float("nan")),
+        )
 
 
 def fmt_ms(value: float) -> str:
@@ -236,6 +245,9 @@ def machine_header() -> list[str]:
         "realtime",
         "orjson",
         "asyncpg",
+        "jupyterlab",
+        "jupyter-collaboration",
+        "playwright",
     ]
     postgres = "not found"
     with contextlib.suppress(Exception):
@@ -253,8 +265,16 @@ def machine_header() -> list[str]:
         f"{platform.system()} {platform.release()}",
         f"python: {sys.version.split()[0]} ({platform.python_implementation()}), "
         f"server loop: {loop}, HTTP parser: {http}",
-        "versions: " + ", ".join(f"{name} {_version(name)}" for name in packages) + f", {postgres}",
+        "versions: " + ", ".join(f"{name} {_version(name)}" for name in packages) + f", {postgres}, {_chromium()}",
     ]
+
+
+def _chromium() -> str:
+    import subprocess
+
+    with contextlib.suppress(Exception):
+        return subprocess.run(["chromium", "--version"], capture_output=True, text=True, timeout=20).stdout.strip()
+    return "Chromium not found"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

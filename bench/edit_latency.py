@@ -50,7 +50,7 @@ def _split(items: list[Any], parts: int) -> list[list[Any]]:
     return [items[i::parts] for i in range(parts)]
 
 
-def _paced(edits: int, rate: float, edit: Callable[[int], None]) -> list[int]:
+def paced(edits: int, rate: float, edit: Callable[[int], None]) -> list[int]:
     """Call ``edit(i)`` at ``rate`` per second (absolute schedule, no drift); return each call's start time."""
     sends: list[int] = []
     period = int(1e9 / rate)
@@ -103,7 +103,7 @@ async def _afinish_readers(pipe: Any, records: list[tuple[int, int, int]], count
 # ---------------------------------------------------------------------------------------------- nbrealtime
 
 
-def _retry(action: Callable[[], Any], attempts: int = 3) -> Any:
+def retry(action: Callable[[], Any], attempts: int = 3) -> Any:
     """Joining 50 kernels at once sometimes meets a pooled HTTP connection that the server just closed
     (httpx.ReadError); a kernel's user would re-run the cell, so do that, a bounded number of times."""
     for attempt in range(attempts):
@@ -121,10 +121,8 @@ def nbrt_readers(pipe: Any, *, url: str, key: str, room: str, names: list[str], 
 
     records: list[tuple[int, int, int]] = []
     with ThreadPoolExecutor(8) as pool:
-        rooms = list(
-            pool.map(lambda name: _retry(lambda: nbrealtime.connect(room, user=name, url=url, key=key)), names)
-        )
-        cells = list(pool.map(lambda r: _retry(lambda: r.cell("bench")), rooms))
+        rooms = list(pool.map(lambda name: retry(lambda: nbrealtime.connect(room, user=name, url=url, key=key)), names))
+        cells = list(pool.map(lambda r: retry(lambda: r.cell("bench")), rooms))
     for reader, cell in enumerate(cells):
         cell.on_change(lambda text, reader=reader: records.append((reader, len(text) - 1, now_ns())))
     pipe.send("ready")
@@ -136,11 +134,11 @@ def nbrt_readers(pipe: Any, *, url: str, key: str, room: str, names: list[str], 
 def nbrt_writer(pipe: Any, *, url: str, key: str, room: str, edits: int, rate: float) -> None:
     import nbrealtime
 
-    opened = _retry(lambda: nbrealtime.connect(room, user="writer", url=url, key=key))
-    cell = _retry(lambda: opened.cell("bench"))
+    opened = retry(lambda: nbrealtime.connect(room, user="writer", url=url, key=key))
+    cell = retry(lambda: opened.cell("bench"))
     pipe.send("ready")
     wait_go(pipe)
-    sends = _paced(edits, rate, lambda i: cell.insert(i, "x"))
+    sends = paced(edits, rate, lambda i: cell.insert(i, "x"))
     pipe.send(sends)
     opened.close()
 

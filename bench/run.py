@@ -18,14 +18,17 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]  # the bench modules, and tests/postgres.py for the PostgreSQL floor
 
+import browser_latency  # noqa: E402
 import changefeed  # noqa: E402
+import classroom  # noqa: E402
 import edit_latency  # noqa: E402
 import fanout  # noqa: E402
+import kernel_cost  # noqa: E402
 import optimistic  # noqa: E402
 import scale  # noqa: E402
 from common import bench_server, fmt_ms, fmt_ratio, machine_header, raise_fd_limit, table  # noqa: E402
 
-SECTIONS = ("latency", "fanout", "feed", "optimistic", "scale")
+SECTIONS = ("latency", "fanout", "feed", "optimistic", "scale", "browser", "kernel", "classroom")
 RESULTS_MARK = "<!-- results: written by bench/run.py; everything below is replaced on each run -->"
 
 
@@ -43,10 +46,31 @@ class Plan:
     late_edits: tuple[int, ...]
     optimistic_updates: int
     warmup: int
+    keystrokes: int
+    table_edits: int
+    kernel_idle_seconds: float
+    classroom_sizes: tuple[int, ...]
+    classroom_seconds: float
 
 
 QUICK = Plan(
-    "quick", (2, 10, 50), 60, (1, 10, 100), 15_000, 150, ((1.0, 3.0), (1000.0, 1.5)), 1000, 1.5, (10_000,), 2000, 10
+    "quick",
+    (2, 10, 50),
+    60,
+    (1, 10, 100),
+    15_000,
+    150,
+    ((1.0, 3.0), (100.0, 1.5), (1000.0, 1.5), (5000.0, 1.5)),
+    1000,
+    1.5,
+    (10_000,),
+    2000,
+    10,
+    30,
+    5,
+    3.0,
+    (10, 50),
+    5.0,
 )
 FULL = Plan(
     "full",
@@ -55,12 +79,17 @@ FULL = Plan(
     (1, 10, 100),
     100_000,
     1000,
-    ((1.0, 20.0), (1000.0, 5.0)),
+    ((1.0, 20.0), (100.0, 5.0), (1000.0, 5.0), (5000.0, 5.0)),
     1000,
     5.0,
     (10_000, 100_000),
     10_000,
     25,
+    150,
+    20,
+    10.0,
+    (10, 50, 100),
+    15.0,
 )
 
 
@@ -148,35 +177,64 @@ def run_fanout(plan: Plan, server, out: list[str], results: dict) -> None:
 
 
 def run_feed(plan: Plan, server, out: list[str], results: dict) -> None:
-    feed = changefeed.measure_nbrealtime(server, list(plan.feed_plan))
-    note = ""
+    steps = list(plan.feed_plan)
+    driver = changefeed.measure_noop(steps)
+    feed = changefeed.measure_nbrealtime(server, steps)
+    floors: list[changefeed.FeedResult] = []
     try:
-        floors, version = changefeed.measure_postgres(list(plan.feed_plan), trigger=plan.name == "full")
-        note = f"PostgreSQL {version}, throwaway cluster (fsync off), asyncpg {_ver('asyncpg')}."
-    except Exception as error:  # PostgreSQL missing: say so, keep the rest
-        floors = []
+        full = plan.name == "full"
+        fast, version = changefeed.measure_postgres(steps, notify=True, durable=False) if full else ([], "")
+        durable, version = changefeed.measure_postgres(steps, notify=full, durable=True)
+        floors = [*fast, *durable]
+        note = f"PostgreSQL {version}, throwaway cluster, asyncpg {_ver('asyncpg')}."
+    except Exception as error:  # PostgreSQL or asyncpg missing: say so, keep the rest
         note = f"PostgreSQL floor not measured: {error}"
+    equal = {r.target_rate: r for r in floors if r.system.startswith("PostgreSQL INSERT") and "fsync on" in r.system}
     rows = []
-    by_rate: dict[float, dict[str, changefeed.FeedResult]] = {}
-    for r in [*feed, *floors]:
-        by_rate.setdefault(r.target_rate, {})[r.system] = r
-    for r in [*feed, *floors]:
+    for r in [*driver, *feed, *floors]:
         s = r.summary
-        floor = by_rate[r.target_rate].get("PostgreSQL NOTIFY → LISTEN")
-        ratio = fmt_ratio(s.p50 / floor.summary.p50) if floor else "—"
+        floor = equal.get(r.target_rate)
+        ratio = fmt_ratio(s.p50 / floor.summary.p50) if floor and r.system.startswith("nbrealtime") else "—"
         rows.append(
-            [r.system, f"{r.target_rate:g}", f"{r.achieved_rate:,.0f}", s.count, fmt_ms(s.p50), fmt_ms(s.p99), ratio]
+            [
+                r.system,
+                f"{r.target_rate:g}",
+                f"{r.achieved_rate:,.0f}",
+                s.count,
+                s.lost,
+                fmt_ms(s.p50),
+                fmt_ms(s.p99),
+                fmt_ms(r.write.p50),
+                ratio,
+            ]
         )
         print(
-            f"  feed {r.system:<48} {r.target_rate:>6g}/s → {r.achieved_rate:,.0f}/s p50 {fmt_ms(s.p50)} ms", flush=True
+            f"  feed {r.system:<60} {r.target_rate:>6g}/s → {r.achieved_rate:,.0f}/s p50 {fmt_ms(s.p50)} ms", flush=True
         )
     results["feed"] = rows
     out.append(
         "### 3. Change feed: insert → subscriber callback\n\n"
-        "nbrealtime: POST `/rest/v1/bench_events` (service_role key, `return=minimal`, ≤ "
-        f"{changefeed.IN_FLIGHT} in flight) until the official realtime client's `postgres_changes` callback in "
-        f"another process. {note}\n\n"
-        + table(["system", "target /s", "achieved /s", "samples", "p50 ms", "p99 ms", "p50 ÷ NOTIFY"], rows)
+        f"nbrealtime: {changefeed.INSERTERS} inserter processes POST `/rest/v1/bench_events` (service_role key, "
+        f"`return=minimal`, ≤ {changefeed.IN_FLIGHT} keep-alive connections each, the minimal HTTP/1.1 client of "
+        "`bench/rawhttp.py`) until the official realtime client's `postgres_changes` callback in another process. "
+        "The first rows prove the driver's headroom: the same inserters against a no-op endpoint (latency = POST round "
+        "trip). Floors: NOTIFY → LISTEN and INSERT + trigger `pg_notify` → LISTEN (asyncpg), with fsync off and at "
+        "the embedded server's durability (fsync, full-page writes, synchronous commit on; it commits every "
+        f"request with SQLite `synchronous=FULL`). {note}\n\n"
+        + table(
+            [
+                "system",
+                "target /s",
+                "achieved /s",
+                "samples",
+                "lost",
+                "p50 ms",
+                "p99 ms",
+                "of which the write, p50 ms",
+                "p50 ÷ INSERT + NOTIFY, fsync on",
+            ],
+            rows,
+        )
     )
 
 
@@ -238,6 +296,146 @@ def run_scale(plan: Plan, server, out: list[str], results: dict) -> None:
     )
 
 
+def run_browser(plan: Plan, server, out: list[str], results: dict) -> None:
+    from tests.browser.harness import HarnessError
+
+    try:
+        rows = browser_latency.measure(server, plan.keystrokes, plan.table_edits)
+    except HarnessError as error:
+        print(f"  browser: not measured — {error}", flush=True)
+        out.append(f"### 6. Keystroke to screen in a real browser\n\nNot measured: {error}")
+        return
+    results["browser"] = rows
+    reference = {(r.direction, r.kernel): r.summary for r in rows if r.system == "jupyter-collaboration"}
+    table_rows = []
+    for r in rows:
+        s, ref = r.summary, reference.get((r.direction, r.kernel))
+        if s is None:
+            table_rows.append([r.system, r.direction, r.kernel, "—", "—", "—", "—", "—", "—", "—", r.note])
+            continue
+        ratio = "—"
+        if ref is not None and r.system == "nbrealtime shared cell":
+            ratio = f"{fmt_ratio(s.p50 / ref.p50)} / {fmt_ratio(s.p99 / ref.p99)}"
+        table_rows.append(
+            [
+                r.system,
+                r.direction,
+                r.kernel,
+                fmt_ms(s.p50),
+                fmt_ms(s.p90),
+                fmt_ms(s.p99),
+                fmt_ms(s.max),
+                s.count,
+                s.lost,
+                ratio,
+                r.note,
+            ]
+        )
+    out.append(
+        "### 6. Keystroke to screen in a real browser (ms)\n\n"
+        "Debian Chromium (headless, Playwright), one JupyterLab with jupyter-collaboration switched on, two browser "
+        "contexts (A = alice, B = bob). One clock for both pages (`performance.timeOrigin + performance.now()`): the "
+        "typing page stamps each keydown; on the other page a MutationObserver sees the editor's document grow and "
+        f"the time is taken in the next animation frame. {plan.keystrokes} letters per row at "
+        f"{1 / browser_latency.INTERVAL:.0f}/s at the end of the first line; *busy*: the typist's kernel runs "
+        "`time.sleep` the whole time (jupyter-collaboration: the notebook's one kernel). nbrealtime's shared cell is "
+        "`room.cell()` in each person's own notebook (edits on the browser's own realtime socket); "
+        "jupyter-collaboration is both people in one notebook, typing in its first cell. The floor is the same probe "
+        "on a local echo in one page (keydown → input → mirror element → next frame, no network): what the driver "
+        f"and the rendering add by themselves. Live table: {plan.table_edits} edits of a row's title in alice's "
+        "table, Enter → the new title in bob's table.\n\n"
+        + table(
+            [
+                "system",
+                "direction",
+                "typist's kernel",
+                "p50",
+                "p90",
+                "p99",
+                "max",
+                "samples",
+                "lost",
+                "÷ jupyter-collaboration p50 / p99",
+                "note",
+            ],
+            table_rows,
+        )
+    )
+
+
+def run_kernel(plan: Plan, server, out: list[str], results: dict) -> None:
+    stages = kernel_cost.measure(server, plan.kernel_idle_seconds)
+    results["kernel"] = stages
+    rows = []
+    for s in stages:
+        print(f"  kernel {s}", flush=True)
+        tick = 100 * 0.01 / plan.kernel_idle_seconds  # one 10 ms clock tick over the window, in %
+        cpu = f"{s.cpu_percent:.2f} %" if s.cpu_percent else f"< {tick:.2f} % (no tick)"
+        rows.append([s.name, s.connections, s.threads, f"{s.rss_kib / 1024:.1f}", cpu])
+    out.append(
+        "### 7. A kernel's own cost\n\n"
+        "A spawned Python process stands for the kernel (no ipykernel around it: the numbers are nbrealtime's own). "
+        "Stage by stage it imports nbrealtime, joins one room, then opens 3 live tables (collections) and 2 shared "
+        f"cells in that room; at each stage it sits idle for {plan.kernel_idle_seconds:g} s while its /proc entry is "
+        "read: established TCP connections, threads, RSS, CPU time over the idle window (in % of one core; the "
+        "kernel counts CPU time in 10 ms ticks).\n\n"
+        + table(["stage", "TCP connections", "threads", "RSS MiB", "idle CPU"], rows)
+    )
+
+
+def run_classroom(plan: Plan, server, out: list[str], results: dict) -> None:
+    measured = [classroom.measure(server, size, plan.classroom_seconds) for size in plan.classroom_sizes]
+    results["classroom"] = measured
+    rows = []
+    for r in measured:
+        print(f"  classroom {r}", flush=True)
+        before, after = r.server_rss_kib
+        rows.append(
+            [
+                r.viewers,
+                r.processes,
+                f"{fmt_ms(r.cell.p50)} / {fmt_ms(r.cell.p99)}",
+                f"{fmt_ms(r.table.p50)} / {fmt_ms(r.table.p99)}",
+                f"{r.cell.count:,} / {r.table.count:,}",
+                f"{r.cell.lost} / {r.table.lost}",
+                f"{r.server_cpu_us_per_delivery:.0f}",
+                f"{before / 1024:.1f} → {after / 1024:.1f}",
+                f"{r.viewer_process_rss_kib / 1024:.0f} ({r.viewers / r.processes:.0f} viewers)",
+                f"{r.presenter_rss_kib / 1024:.0f}",
+            ]
+        )
+    out.append(
+        "### 8. Classroom: one presenter, a room of viewers\n\n"
+        f"The presenter (one kernel process) appends a character to a shared cell {classroom.RATE:.0f}×/s for "
+        f"{plan.classroom_seconds:g} s and every {classroom.TABLE_EVERY}th keystroke inserts a row into a live table; "
+        f"each viewer is its own room (websocket, presence, the cell and the table open), up to "
+        f"{classroom.VIEWERS_PER_PROCESS} viewers a process. Latency from just before the presenter's write to the "
+        f"viewer's callback (first {classroom.WARMUP} keystrokes not counted). Server CPU per delivery: the server's "
+        "CPU time over the typing phase ÷ (cell + table deliveries).\n\n"
+        + table(
+            [
+                "viewers",
+                "viewer processes",
+                "cell p50 / p99 ms",
+                "table p50 / p99 ms",
+                "deliveries cell / table",
+                "lost cell / table",
+                "server CPU µs / delivery",
+                "server RSS MiB before → after",
+                "RSS MiB per viewer process",
+                "presenter kernel RSS MiB",
+            ],
+            rows,
+        )
+    )
+
+
+def _stamped(block: str, stamp: str) -> str:
+    """A section's block with when it ran and the load around it under its title (sections are kept between runs)."""
+    title, _, rest = block.partition("\n\n")
+    return f"{title}\n\n{stamp}\n\n{rest}"
+
+
 def _ver(name: str) -> str:
     import importlib.metadata
 
@@ -280,11 +478,58 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _sections(text: str) -> tuple[str, dict[str, str]]:
+    """The header of a results text and its ``### N.`` blocks by number."""
+    head, *blocks = text.split("\n### ")
+    return head.strip(), {block.split(".", 1)[0]: "### " + block.strip() for block in blocks}
+
+
+def plot_browser(rows: list, path: Path) -> None:
+    """The keystroke-to-screen distributions (CDF), idle and busy kernel side by side."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), dpi=120, sharey=True)
+    styles = {"A → B": "-", "B → A": "--", "same page": ":"}
+    colors = {"nbrealtime shared cell": "tab:blue", "jupyter-collaboration": "tab:orange"}
+    for ax, kernel in zip(axes, ("idle", "busy"), strict=True):
+        for r in rows:
+            if r.summary is None or not r.summary.values or (r.kernel not in (kernel, "—")):
+                continue
+            if r.system.startswith("nbrealtime live table") and kernel == "busy":
+                continue
+            values = sorted(r.summary.values)
+            fraction = [(i + 1) / len(values) for i in range(len(values))]
+            color = colors.get(r.system, "tab:gray" if r.system.startswith("floor") else "tab:green")
+            ax.step(values, fraction, where="post", color=color, linestyle=styles.get(r.direction, "-"),
+                    label=f"{r.system} {r.direction}")  # fmt: skip
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel("keydown → shown on the other page (ms)")
+        ax.set_title(f"typist's kernel {kernel}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=6)
+    axes[0].set_ylabel("fraction of keystrokes")
+    fig.suptitle("Keystroke to screen, Chromium, two browser contexts, one clock")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def write_readme(report: str) -> None:
+    """Replace the results of the sections this run measured; the other sections keep their latest results."""
     path = BENCH / "README.md"
     text = path.read_text() if path.exists() else ""
     head = text.split(RESULTS_MARK)[0].rstrip() if RESULTS_MARK in text else text.rstrip()
-    path.write_text(f"{head}\n\n{RESULTS_MARK}\n\n{report}\n")
+    _, kept = _sections(text.split(RESULTS_MARK)[1]) if RESULTS_MARK in text else ("", {})
+    header, blocks = _sections(report)
+    merged = {**kept, **blocks}
+    body = "\n\n".join(merged[number] for number in sorted(merged, key=int))
+    path.write_text(f"{head}\n\n{RESULTS_MARK}\n\n{header}\n\n{body}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -309,12 +554,21 @@ def main(argv: list[str] | None = None) -> int:
             "feed": lambda: run_feed(plan, server, out, results),
             "optimistic": lambda: run_optimistic(plan, out, results),
             "scale": lambda: run_scale(plan, server, out, results),
+            "browser": lambda: run_browser(plan, server, out, results),
+            "kernel": lambda: run_kernel(plan, server, out, results),
+            "classroom": lambda: run_classroom(plan, server, out, results),
         }
         for section in SECTIONS:
             if section in sections:
                 section_started = time.monotonic()
+                load, first, at = _loadavg(), len(out), time.strftime("%Y-%m-%d %H:%M", time.gmtime())
                 runners[section]()
-                print(f"  ({section}: {time.monotonic() - section_started:.0f} s)", flush=True)
+                took = time.monotonic() - section_started
+                stamp = (
+                    f"*{plan.name} run of {at} UTC, {took:.0f} s, load average {load} at start, {_loadavg()} at end*"
+                )
+                out[first:] = [_stamped(block, stamp) for block in out[first:]]
+                print(f"  ({section}: {took:.0f} s)", flush=True)
     elapsed = time.monotonic() - started
     header.append(f"took {elapsed:.0f} s; load average at end {_loadavg()} (shared machine: other work may run)")
     report = "\n".join(f"- {line}" for line in header) + "\n\n" + "\n\n".join(out)
@@ -323,8 +577,10 @@ def main(argv: list[str] | None = None) -> int:
     if write:
         if "latency" in results:
             plot(results, BENCH / "latency.png")
+        if "browser" in results:
+            plot_browser(results["browser"], BENCH / "browser.png")
         write_readme(report)
-        print(f"\nwrote {BENCH / 'README.md'}" + (f" and {BENCH / 'latency.png'}" if "latency" in results else ""))
+        print(f"\nwrote {BENCH / 'README.md'} and the plots of the sections run")
     return 0
 
 

@@ -123,8 +123,11 @@ class PostgresCluster:
     port: int
 
     @classmethod
-    def start(cls) -> PostgresCluster:
-        """initdb (no fsync) into a fresh temp dir and start the server; ``pg_ctl -w`` returns once it accepts."""
+    def start(cls, *, durable: bool = False) -> PostgresCluster:
+        """initdb (no fsync) into a fresh temp dir and start the server; ``pg_ctl -w`` returns once it accepts.
+
+        The server runs without fsync unless ``durable`` (fsync, full-page writes and synchronous commit on: what a
+        benchmark compares with a store that fsyncs every commit)."""
         bindir = find_bindir()
         root = Path(tempfile.mkdtemp(prefix="nbrt-pg-"))
         cluster = cls(bindir, root, _free_port())
@@ -132,9 +135,10 @@ class PostgresCluster:
             shutil.chown(root, "postgres", "postgres")
         try:
             cluster._as_owner("initdb", "--no-sync", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "-D")
+            sync = "on" if durable else "off"
             options = (
-                f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root} -c fsync=off -c full_page_writes=off"
-                " -c synchronous_commit=off -c wal_level=logical"
+                f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root} -c fsync={sync} -c full_page_writes={sync}"
+                f" -c synchronous_commit={sync} -c wal_level=logical"
             )
             cluster._as_owner("pg_ctl", "-w", "-t", "60", "-l", str(root / "server.log"), "-o", options, "start", "-D")
             ready = subprocess.run(

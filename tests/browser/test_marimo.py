@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import KERNEL_MS, NBRT_ERROR, VIEWPORT, WAIT_MS, _free_port
+from tests.browser.harness import KERNEL_MS, NBRT_ERROR, VIEWPORT, WAIT_MS, free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -57,7 +57,7 @@ class Marimo:
     """``marimo run`` (headless, no token) on a generated notebook, its kernel pointed at the test's server."""
 
     def __init__(self, path: Path, data_dir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = path.with_suffix(".log")
         command = [sys.executable, "-m", "marimo", "run", str(path), "--headless", "--no-token", "-p", str(self.port)]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from nbrealtime.launcher import ServerProcess
-from tests.browser.conftest import JupyterLab, Lab, NotebookPage
+from tests.browser.harness import JupyterLab, Lab, NotebookPage
 from tests.jupyter.support import api, start_machines, until_on_disk
 
 pytestmark = [pytest.mark.shared_notebook, pytest.mark.asyncio(loop_scope="session")]

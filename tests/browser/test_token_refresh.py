@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from nbrealtime.launcher import ServerProcess, start_server
-from tests.browser.conftest import JupyterLab, Lab
+from tests.browser.harness import JupyterLab, Lab
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from nbrealtime.launcher import ServerProcess
-from tests.browser.conftest import JupyterLab
+from tests.browser.harness import JupyterLab
 
 USERS = ("ann", "ben")
 WAIT = 30.0
@@ -26,7 +26,8 @@ def start_machines(embedded: ServerProcess, tmp_path_factory: pytest.TempPathFac
         for user in USERS:
             home = tmp_path_factory.mktemp(f"machine-{user}")
             (home / "root").mkdir()
-            labs.append(JupyterLab(home / "root", home, embedded, user=user))
+            # collaborative: the shared notebook is JupyterLab's own collaborative document on each machine
+            labs.append(JupyterLab(home / "root", home, embedded, user=user, collaborative=True))
         yield labs
     finally:
         for lab in labs:

@@ -11,7 +11,7 @@ import pytest
 
 import nbrealtime
 from nbrealtime.launcher import ServerProcess, start_server
-from tests.browser.conftest import JupyterLab
+from tests.browser.harness import JupyterLab
 from tests.client.support import create_open_room
 from tests.jupyter.support import api, start_machines, until_on_disk
 
@@ -123,7 +123,7 @@ def test_a_restarted_jupyter_server_reopens_and_catches_up_without_duplicates(
             ynotebook.append_cell({"cell_type": "markdown", "id": "l2", "metadata": {}, "source": "two"})
     finally:
         cy.close()
-    machines[1] = ben = JupyterLab(ben.root, ben.root.parent, embedded, user="ben")
+    machines[1] = ben = JupyterLab(ben.root, ben.root.parent, embedded, user="ben", collaborative=True)
     content = until_on_disk(ben.root / "long.ipynb", lambda c: len(c["cells"]) == 2, ben, "the edit made meanwhile")
     assert [cell["id"] for cell in content["cells"]] == ["l1", "l2"]
     assert not (ben.root / "long (local copy).ipynb").exists()

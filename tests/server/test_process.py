@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import select
+import socket
 import stat
 import subprocess
 import sys
@@ -10,7 +12,9 @@ from pathlib import Path
 
 import httpx
 
+from nbrealtime.client.session import KEEPALIVE_EXPIRY
 from nbrealtime.launcher import ServerProcess
+from nbrealtime.server.process import KEEP_ALIVE_SECONDS
 
 
 def test_discovery_and_key_files_are_private(server: ServerProcess) -> None:
@@ -99,3 +103,31 @@ def test_refuses_non_loopback_host_unless_allowed(tmp_path) -> None:
     )
     assert result.returncode == 1
     assert "refusing to listen on 0.0.0.0" in result.stderr
+
+
+def _get_health(sock: socket.socket) -> bytes:
+    """One ``GET /health`` on an open keep-alive connection; returns the status line."""
+    sock.sendall(b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection instead of answering"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    length = next(int(line.split(b":")[1]) for line in lines if line.lower().startswith(b"content-length"))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return lines[0]
+
+
+def test_an_idle_connection_outlives_the_clients_keep_alive_expiry(server: ServerProcess) -> None:
+    """A kernel's pool reuses a connection idle for up to KEEPALIVE_EXPIRY; the server must still have it open then
+    (equal timeouts made one soak ``notify`` fail with a bare httpx.ReadError on a healthy server)."""
+    assert KEEP_ALIVE_SECONDS >= 2 * KEEPALIVE_EXPIRY
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        assert _get_health(sock).endswith(b"200 OK")
+        closed, _, _ = select.select([sock], [], [], KEEPALIVE_EXPIRY + 0.5)  # idle as long as a client reuses it
+        assert not closed, "the server closed the idle connection while a client may still reuse it"
+        assert _get_health(sock).endswith(b"200 OK")

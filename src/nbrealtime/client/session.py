@@ -23,6 +23,9 @@ __all__ = ["AuthSession", "SignInError"]
 
 REFRESH_MARGIN_SECONDS = 120
 HTTP_TIMEOUT = 15.0
+# A pooled connection idle this long is not reused: below the embedded server's keep-alive timeout (30 s) and the
+# usual 60 s of hosted gateways, so a request never races the server closing the connection.
+KEEPALIVE_EXPIRY = 5.0
 
 
 class SignInError(RuntimeError):
@@ -47,7 +50,8 @@ class AuthSession:
         :class:`~nbrealtime.errors.ConnectionFailed` paragraph."""
         # One HTTP client for auth and REST that we own: supabase-py rebuilds its REST client on every token
         # change, and a client of its own would leave connections open each time.
-        http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=True)
+        limits = httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY)
+        http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=True, limits=limits)
         options = AsyncClientOptions(auto_refresh_token=False, persist_session=False, httpx_client=http)
         try:
             client = await acreate_client(url, key, options=options)

@@ -77,6 +77,12 @@ _LOOP = "uvloop" if _available("uvloop") else "asyncio"
 _HTTP = "httptools" if _available("httptools") else "h11"
 
 
+# Idle HTTP keep-alive connections are closed after this long. It must stay well above the keep-alive expiry of the
+# clients' pools (httpx's is 5 s, the kernel client's too): with equal values a client reuses a connection the
+# server is closing at that moment, and a POST fails with a bare ReadError on a healthy server (the soak saw it).
+KEEP_ALIVE_SECONDS = 30
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, announcing itself once it accepts connections."""
 
@@ -150,6 +156,7 @@ def serve(config: ServerConfig, *, allow_remote: bool = False, out: IO[str] = sy
             ws_per_message_deflate=False,
             lifespan="on",
             timeout_graceful_shutdown=3,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         server = _Server(uvicorn_config, announce)
         # uvicorn re-raises the signal it caught once it has shut down; ours keeps the process alive for cleanup.
