@@ -1,4 +1,5 @@
 // Presence: who is here, where, and since when. Also reports this browser's idle/visibility state.
+import link from "runtime:link";
 import { avatar } from "./lib/avatar.js";
 import { distinctInitials } from "./lib/color.js";
 import { h, replace } from "./lib/dom.js";
@@ -6,7 +7,9 @@ import { follow } from "./lib/float.js";
 import { liveness } from "./lib/liveness.js";
 import { Disposer, getList, getNumber, str } from "./lib/model.js";
 import { relativeTime } from "./lib/time.js";
+import { loadRuntime } from "./lib/runtime.js";
 import { debounce } from "./lib/timing.js";
+import { PresenceLink } from "./presence/direct.js";
 
 /**
  * @typedef {{ id: string, name: string, color: string, status: "online" | "away" | "offline",
@@ -109,11 +112,21 @@ export function trackActivity(model, d) {
   const visible = () => doc.visibilityState !== "hidden";
   const idleMs = () => Math.max(1, getNumber(model, "idle_after", 60)) * 1000;
 
+  // Going away and coming back also go straight to the room (presence/direct.js): a busy kernel reads the
+  // `activity` message only after its cell.
+  const direct = new PresenceLink(() => loadRuntime("link", link.source, link.hash), model);
+  d.add(() => direct.close());
+  d.model(model, "change:link", () => direct.follow());
+  direct.follow();
+  const isAway = (/** @type {{ idle: boolean, visible: boolean }} */ state) => state.idle || !state.visible;
+
   const report = debounce(() => {
     const state = { idle, visible: visible() };
     if (lastSent && lastSent.idle === state.idle && lastSent.visible === state.visible) return;
+    const wasAway = lastSent !== null && isAway(lastSent);
     lastSent = state;
     model.send({ type: "activity", ...state });
+    if (isAway(state) || wasAway) direct.report(isAway(state));
   }, REPORT_DEBOUNCE_MS);
   d.add(() => report.cancel());
 

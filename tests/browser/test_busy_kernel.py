@@ -129,3 +129,34 @@ async def test_a_table_edit_made_in_a_busy_notebook_lands_at_once(lab):
         assert await page.value("tasks.row('t1')['title']") == "Ship it"
     assert await alice.value("tasks.pending_count") == 0
     assert alice.errors == [] and bob.errors == [], (alice.errors, bob.errors)
+
+
+JOINED = """async (topic) => {
+  const ids = Object.keys(globalThis.__nbrealtime_runtimes || {}).filter((id) => id.startsWith('link@'));
+  if (!ids.length) return false;
+  const sockets = (await globalThis.__nbrealtime_runtimes[ids[0]]).openSockets();
+  return sockets.some((s) => s.joined.includes(topic));
+}"""
+HIDE_TAB = """() => {
+  Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+async def test_leaving_the_tab_of_a_busy_notebook_shows_as_away_at_once(lab):
+    alice = await lab.open(lab.notebook("alice", "alice", "room.panel()"))
+    bob = await lab.open(lab.notebook("bob", "bob", "room.panel()"))
+    await bob.until("() => window.__nbrt.memberStatus('alice') === 'online'", what="alice online on bob's page")
+    await alice.until(JOINED, f"nbrt:{lab.room}", what="alice's page on the room channel itself")
+    busy = await alice.start(BUSY)
+    await alice.until(
+        "(id) => window.__nbrt.cellOutputs(id).some((o) => (o.text || '').includes('busy'))",
+        busy,
+        what="alice's 20 s cell to start",
+    )
+    await alice.js(HIDE_TAB)
+    # The kernel path would take until the cell ends (20 s); the page's own socket takes a debounce and a hop.
+    await bob.until("() => window.__nbrt.memberStatus('alice') === 'away'", timeout=5 * SECOND, what="alice away")
+    assert await alice.js(RUNNING, busy), "alice's cell ended before bob saw her away; the test proves nothing"
+    await alice.finish(busy, timeout=60_000)
+    assert await alice.value("room.presence.status") == "away", "alice's kernel did not adopt her page's report"

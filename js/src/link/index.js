@@ -159,5 +159,10 @@ export function join(info, onMessage, onReady) {
 
 /** Sockets open on this page (tests: one per backend and user, however many views). */
 export function openSockets() {
-  return [...sockets.values()].map((s) => ({ url: s.info.url, user: s.info.user, topics: [...s.topics.keys()] }));
+  return [...sockets.values()].map((s) => ({
+    url: s.info.url,
+    user: s.info.user,
+    topics: [...s.topics.keys()],
+    joined: [...s.topics.values()].filter((t) => t.ready).map((t) => t.name),
+  }));
 }

@@ -34,13 +34,18 @@ class PresenceView(traitlets.HasTraits):
 
     members = traitlets.List([]).tag(sync=True)
     idle_after = traitlets.Float(60.0).tag(sync=True)
+    # The browser's own path to the room channel (Room.browser_link): going away is seen while the kernel is busy.
+    link = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
 
     def show_presence(self, presence: Presence) -> None:
         self._presence = presence
         self.idle_after = min(presence.idle_after, 300.0)
         self._show_members(presence.members)
         presence.on_change(self._show_members)
-        self.watch_room(presence.room_object)
+        room = presence.room_object
+        self.watch_room(room)
+        self.link = room.browser_link()
+        room.on_browser_link(lambda link: setattr(self, "link", link))
 
     def _show_members(self, members: list[Member]) -> None:
         self.members = [member_json(member, self._presence.me.id) for member in members]
