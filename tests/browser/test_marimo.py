@@ -1,10 +1,12 @@
 """The quickstart's views in marimo, beside JupyterLab: the room panel (one anywidget), presence badges, the bell and
-a toast inside the widget's own DOM, and a live table left as a cell's last expression, syncing both ways."""
+a toast inside the widget's own DOM, a live table and the shared cell's editor each left as a cell's last expression,
+syncing both ways."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -19,6 +21,8 @@ from playwright.async_api import expect
 from tests.browser.harness import KERNEL_MS, NBRT_ERROR, VIEWPORT, WAIT_MS, free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+CONTAINS = "([n, text]) => (window.__nbrt.editorText(n) || '').includes(text)"
 
 NOTEBOOK = """
 import marimo
@@ -46,6 +50,12 @@ def _(room):
     tasks.wait_until(lambda rows: len(rows) == 1, timeout=60)
     tasks
     return (tasks,)
+
+
+@app.cell
+def _(room):
+    room.cell("analysis")
+    return
 
 
 if __name__ == "__main__":
@@ -104,7 +114,7 @@ def marimo_for(tmp_path: Path) -> Iterator:
 
 async def test_the_quickstart_views_render_and_sync_in_marimo_beside_jupyterlab(lab, marimo_for):
     seed = 'tasks = room.collection("tasks")\ntasks.insert({"id": "t1", "title": "Draft", "done": False}).wait()'
-    alice = await lab.open(lab.notebook("alice", "alice", seed, "room.panel()"))
+    alice = await lab.open(lab.notebook("alice", "alice", seed, "room.panel()", "room.cell('analysis')"))
     app = await asyncio.to_thread(marimo_for, lab.room, lab.server.data_dir)
 
     context = await lab.browser.new_context(viewport=VIEWPORT)
@@ -138,6 +148,23 @@ async def test_the_quickstart_views_render_and_sync_in_marimo_beside_jupyterlab(
     await expect(table.locator("td", has_text="From JupyterLab")).to_have_count(1, timeout=WAIT_MS)
     await table.locator("input[type=checkbox]").click()
     await alice.run("tasks.wait_until(lambda rows: rows[0]['done'] is True, timeout=30)")
+
+    # The shared cell's editor: its runtimes (CodeMirror/Yjs, the realtime link) load from blob: URLs in marimo's page
+    # too, it becomes editable on the page's own link, and what is typed on either side reaches the other.
+    editor = page.locator(".nbrt-editor")
+    await expect(editor).to_have_count(1, timeout=WAIT_MS)
+    await expect(editor.locator(".cm-content[contenteditable='true']")).to_have_count(1, timeout=WAIT_MS)
+    await expect(editor).not_to_have_class(re.compile(r"nbrt-editor--syncing"), timeout=WAIT_MS)
+    await expect(editor).to_have_attribute("data-path", "direct", timeout=WAIT_MS)
+    await alice.until("() => window.__nbrt.editorReady(0)", what="the shared cell editable in JupyterLab")
+    await editor.locator(".cm-content").click()
+    await page.keyboard.press("Control+End")
+    await page.keyboard.type("typed in marimo", delay=40)
+    await alice.until(CONTAINS, [0, "typed in marimo"], what="marimo's words in JupyterLab's editor")
+    await alice.type_into_editor(" and in JupyterLab")
+    await expect(editor.locator(".cm-content")).to_contain_text("typed in marimo and in JupyterLab", timeout=WAIT_MS)
+    assert await alice.value("room.cell('analysis').text") == "typed in marimo and in JupyterLab"
+
     caused = [error for error in errors if NBRT_ERROR.search(error)]
     assert not caused, f"browser errors caused by nbrealtime in marimo: {caused}"
     shots = os.environ.get("NBRT_SCREENSHOT_DIR")
