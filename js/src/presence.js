@@ -13,7 +13,8 @@ import { PresenceLink } from "./presence/direct.js";
 
 /**
  * @typedef {{ id: string, name: string, color: string, status: "online" | "away" | "offline",
- *   last_seen: string | null, cell: string | null, activity: string | null, is_self: boolean }} Member
+ *   last_seen: string | null, cell: string | null, activity: string | null, is_self: boolean,
+ *   role?: "owner" | "editor" | "viewer" | null }} Member
  */
 
 const STATUS_ORDER = { online: 0, away: 1, offline: 2 };
@@ -22,6 +23,17 @@ export const MAX_VISIBLE = 8;
 export const REFRESH_MS = 30_000;
 /** Debounce of activity reports, so quick tab flips or jitter send one message. */
 export const REPORT_DEBOUNCE_MS = 400;
+
+const ROLES = new Set(["owner", "editor", "viewer"]);
+
+/**
+ * A member's role in the room, or "" when unknown (a view of a room without roles, or an old kernel).
+ * @param {Member} m
+ */
+export function roleOf(m) {
+  const role = str(m?.role);
+  return ROLES.has(role) ? role : "";
+}
 
 /** @param {unknown} s @returns {"online" | "away" | "offline"} */
 function normStatus(s) {
@@ -50,6 +62,8 @@ export function describe(m, now) {
   const status = normStatus(m.status);
   const lines = [`${str(m.name) || "Anonymous"}${m.is_self ? " (you)" : ""}`];
   lines.push(STATUS_LABEL[status]);
+  const role = roleOf(m);
+  if (role) lines.push(`Role: ${role}`);
   if (m.cell && status !== "offline") lines.push(`In cell ${str(m.cell)}`);
   if (m.activity && status !== "offline") lines.push(str(m.activity));
   if (status !== "online" && m.last_seen) {
@@ -72,7 +86,7 @@ function memberItem(m, text, now) {
     {
       class: ["nbrt-member", `nbrt-member--${status}`, m.is_self && "nbrt-member--self"],
       "aria-label": describe(m, now).replaceAll("\n", ", "),
-      dataset: { name: str(m.name) },
+      dataset: roleOf(m) ? { name: str(m.name), role: roleOf(m) } : { name: str(m.name) },
       tabindex: "0",
     },
     avatar(m, { text }),
@@ -83,8 +97,20 @@ function memberItem(m, text, now) {
 /** Why nobody is shown as here, when the view cannot know. */
 const UNKNOWN = { closed: "room closed", stale: "kernel not answering", offline: "connection lost" };
 
+/**
+ * "2 online · 1 away · you: owner" (`withRole` false: without your role).
+ * @param {Member[]} members
+ */
+export function summary(members, withRole = true) {
+  if (!withRole) return counts(members);
+  const me = members.find((m) => m.is_self);
+  const mine = me ? roleOf(me) : "";
+  const you = mine ? ` · you: ${mine}` : "";
+  return counts(members) + you;
+}
+
 /** @param {Member[]} members */
-function summary(members) {
+function counts(members) {
   if (!members.length) return "nobody here yet";
   const counts = { online: 0, away: 0, offline: 0 };
   for (const m of members) counts[normStatus(m.status)] += 1;
@@ -236,7 +262,8 @@ export default {
       if (open) showCard(open, /** @type {string} */ (details.get(open)));
       else if (shown) hideCard();
       const why = known ? "" : UNKNOWN[/** @type {"closed" | "stale" | "offline"} */ (live.state)];
-      label.textContent = why ? `${summary(members)} · ${why}` : summary(members);
+      // Your role is the room's word too: while the room cannot vouch for anyone, it is not claimed either.
+      label.textContent = why ? `${summary(members, false)} · ${why}` : summary(members);
       root.classList.toggle("nbrt-presence--unknown", !known);
     };
 

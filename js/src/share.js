@@ -13,7 +13,8 @@ const INVITABLE = ["editor", "viewer"];
  */
 export function inviteState(invite) {
   if (invite.revoked) return "revoked";
-  const uses = invite.max_uses == null ? `${invite.uses ?? 0} uses` : `${invite.uses ?? 0}/${invite.max_uses} uses`;
+  const used = invite.uses ?? 0;
+  const uses = invite.max_uses == null ? `${used} ${used === 1 ? "use" : "uses"}` : `${used}/${invite.max_uses} uses`;
   const expires = invite.expires_at ? ` · expires ${str(invite.expires_at).slice(0, 16).replace("T", " ")}` : "";
   return invite.usable === false ? `${uses}${expires} · no longer usable` : `${uses}${expires}`;
 }
@@ -56,7 +57,12 @@ export default {
         const copy = h("button", { type: "button", class: "nbrt-share-copy", text: "Copy", disabled: !text,
           title: text ? "Copy the invite to send it" : "Only shown to whoever made it, when they made it" });
         const revoke = h("button", { type: "button", class: "nbrt-share-revoke", text: "Revoke", disabled: !invite.usable });
-        copy.addEventListener("click", () => navigator.clipboard?.writeText(text));
+        // Says so once it is on the clipboard (or that it is not: then the text beside it can be selected by hand).
+        copy.addEventListener("click", () => {
+          const done = (/** @type {string} */ label) => () => { copy.textContent = label; };
+          if (!navigator.clipboard) return done("Select the text to copy")();
+          navigator.clipboard.writeText(text).then(done("Copied"), done("Select the text to copy"));
+        });
         revoke.addEventListener("click", () => model.send({ type: "revoke", id: invite.id }));
         invites.append(h("li", { class: ["nbrt-share-invite", !invite.usable && "nbrt-share-invite--dead"] },
           h("span", { class: "nbrt-share-invite-role", text: str(invite.role) }),

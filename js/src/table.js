@@ -326,9 +326,12 @@ export default {
         if (input instanceof HTMLInputElement) input.readOnly = frozen;
         if (input instanceof HTMLButtonElement || (input instanceof HTMLInputElement && input.type === "checkbox")) input.disabled = frozen;
       }
-      banner.textContent = notice(live.state);
-      banner.hidden = !banner.textContent;
-      banner.className = `nbrt-notice nbrt-notice--${live.state}`;
+      // The room's state first (it concerns everyone); else why this user may not edit (a viewer), from the kernel.
+      const refusal = str(model.get("read_only"));
+      const shown = notice(live.state) || refusal;
+      banner.textContent = shown;
+      banner.hidden = !shown;
+      banner.className = `nbrt-notice nbrt-notice--${live.state === "live" && refusal ? "read-only" : live.state}`;
       root.classList.toggle("nbrt-table-wrap--readonly", frozen);
       const focused = editing && document.activeElement === editing.input;
       const selection = editing && !focused ? null : editing ? [editing.input.selectionStart, editing.input.selectionEnd] : null;
@@ -376,7 +379,7 @@ export default {
     }
 
     d.add(live.subscribe(() => draw()));
-    for (const t of ["columns", "key", "rows", "editable"]) d.model(model, `change:${t}`, draw);
+    for (const t of ["columns", "key", "rows", "editable", "read_only"]) d.model(model, `change:${t}`, draw);
     d.model(model, "change:link", () => direct.follow());
     direct.follow();
 

@@ -35,6 +35,32 @@ describe("presence", () => {
     expect(el.querySelector(".nbrt-presence-summary").textContent).toBe("1 online · 1 away");
   });
 
+  it("shows each member's role in their hover card and yours in the summary line", () => {
+    const roles = { a: "owner", b: "viewer", c: "editor" };
+    const model = new FakeModel({ members: members().map((m) => ({ ...m, role: roles[m.id] })), idle_after: 60 });
+    const { el } = mount(presence, model);
+    const items = [...el.querySelectorAll(".nbrt-member")];
+    expect(items.map((li) => li.dataset.role)).toEqual(["owner", "viewer", "editor"]);
+    expect(el.querySelector(".nbrt-presence-summary").textContent).toBe("1 online · 1 away · you: owner");
+    items[1].dispatchEvent(new Event("mouseenter"));
+    const card = el.querySelector(".nbrt-member-card");
+    expect(card.hidden).toBe(false);
+    expect([...card.children].map((line) => line.textContent)).toEqual(["Bob", "Away", "Role: viewer", "Last seen 2 min ago"]);
+    expect(items[0].getAttribute("aria-label")).toContain("Role: owner");
+    // demoted live: the open card and the summary follow
+    model.set("members", members().map((m) => ({ ...m, role: m.id === "a" ? "viewer" : roles[m.id] })));
+    expect(el.querySelector(".nbrt-presence-summary").textContent).toBe("1 online · 1 away · you: viewer");
+    expect([...el.querySelector(".nbrt-member-card").children].map((l) => l.textContent)).toContain("Role: viewer");
+    // a closed room vouches for nobody, your role included
+    model.set("room_status", "closed");
+    expect(el.querySelector(".nbrt-presence-summary").textContent).toBe("nobody online · room closed");
+    model.set("room_status", "connected");
+    // an unknown role is not shown as one
+    model.set("members", members().map((m) => ({ ...m, role: m.id === "a" ? "<b>admin</b>" : null })));
+    expect(el.querySelector(".nbrt-presence-summary").textContent).toBe("1 online · 1 away");
+    expect(el.querySelector(".nbrt-member").getAttribute("aria-label")).not.toContain("Role");
+  });
+
   it("updates live and refreshes 'last seen' every 30 s", () => {
     const model = new FakeModel({ members: members() });
     const { el } = mount(presence, model);

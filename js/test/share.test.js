@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import share, { inviteState } from "../src/share.js";
 import { FakeModel, injected, mount, XSS } from "./fake-model.js";
 
@@ -20,6 +20,8 @@ const traits = (over = {}) => ({
 describe("share", () => {
   it("describes invites", () => {
     expect(inviteState({ uses: 1, max_uses: 2, usable: true })).toBe("1/2 uses");
+    expect(inviteState({ uses: 1, max_uses: null, usable: true })).toBe("1 use");
+    expect(inviteState({ uses: 0, max_uses: null, usable: true })).toBe("0 uses");
     expect(inviteState({ revoked: true })).toBe("revoked");
     expect(inviteState({ uses: 2, max_uses: 2, usable: false })).toBe("2/2 uses · no longer usable");
   });
@@ -48,6 +50,28 @@ describe("share", () => {
     expect(injected()).toBe(0);
     cleanup();
     expect(model.listenerCount()).toBe(0);
+  });
+
+  it("copies an invite's text and says whether it did", async () => {
+    const writes = [];
+    let refuse = false;
+    Object.defineProperty(navigator, "clipboard", {
+      configurable: true,
+      value: { writeText: (text) => (refuse ? Promise.reject(new Error("denied")) : (writes.push(text), Promise.resolve())) },
+    });
+    try {
+      const { el } = mount(share, new FakeModel(traits()));
+      const copy = el.querySelector(".nbrt-share-copy");
+      expect(copy.textContent).toBe("Copy");
+      copy.click();
+      await vi.waitFor(() => expect(copy.textContent).toBe("Copied"));
+      expect(writes).toEqual(["nbrt-invite:lab:abc"]);
+      refuse = true;
+      copy.click();
+      await vi.waitFor(() => expect(copy.textContent).toBe("Select the text to copy"));
+    } finally {
+      delete navigator.clipboard;
+    }
   });
 
   it("shows others only the roles, and the kernel's refusal", () => {

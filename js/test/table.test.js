@@ -159,6 +159,27 @@ describe("table", () => {
     expect(el.querySelector(".nbrt-add")).not.toBeNull();
   });
 
+  it("a table read-only for this user says why above it, as text; the room's own state takes precedence", () => {
+    const reason = `You are a viewer in room "r": ask an owner to make you an editor. ${XSS}`;
+    const model = new FakeModel(traits({ editable: false, read_only: reason, room_status: "connected" }));
+    const { el } = mount(table, model);
+    const banner = el.querySelector(".nbrt-notice");
+    expect(banner.hidden).toBe(false);
+    expect(banner.textContent).toBe(reason);
+    expect(banner.classList.contains("nbrt-notice--read-only")).toBe(true);
+    expect(injected()).toBe(0);
+    expect(banner.nextElementSibling.matches("table.nbrt-table")).toBe(true); // above the table
+    model.set("room_status", "closed");
+    expect(banner.textContent).toContain("This room is closed");
+    expect(banner.classList.contains("nbrt-notice--closed")).toBe(true);
+    model.set("room_status", "connected");
+    model.set("read_only", null); // promoted to editor
+    model.set("editable", true);
+    expect(banner.hidden).toBe(true);
+    expect(banner.textContent).toBe("");
+    expect(el.querySelector(".nbrt-add")).not.toBeNull();
+  });
+
   it("shows an empty state", () => {
     const model = new FakeModel(traits({ rows: [] }));
     const { el } = mount(table, model);

@@ -28,15 +28,15 @@ async def test_each_notebook_shows_the_others_and_a_killed_peer_goes_offline(lab
     carol = await lab.peer("carol")
     for page in (alice, bob):
         await page.until(STATUS, ["carol", "online"], what="the peer's badge")
-        await expect(page.page.locator(".nbrt-presence-summary")).to_have_text("3 online")
+        await expect(page.page.locator(".nbrt-presence-summary")).to_have_text("3 online · you: editor")
     badge = alice.page.locator(".nbrt-presence li.nbrt-member[data-name^='carol']")
-    await expect(badge).to_have_attribute("aria-label", "carol, Online")
+    await expect(badge).to_have_attribute("aria-label", "carol, Online, Role: editor")
     assert await alice.js("() => window.__nbrt.memberShown('carol')"), "the peer's badge is not visible"
     await alice.screenshot(alice.page.locator(".nbrt-room-panel"), "presence-panel")
 
     await asyncio.to_thread(carol.kill)
     for page in (alice, bob):
         await page.until(STATUS, ["carol", "offline"], what="the killed peer's badge to turn offline")
-        await expect(page.page.locator(".nbrt-presence-summary")).to_have_text("2 online")
+        await expect(page.page.locator(".nbrt-presence-summary")).to_have_text("2 online · you: editor")
         statuses = {m["name"]: m["status"] for m in await page.js("() => window.__nbrt.members()")}
         assert statuses == {"alice": "online", "bob": "online", "carol": "offline"}

@@ -30,6 +30,11 @@ async def test_a_viewer_sees_the_table_live_but_cannot_edit_it(lab):
     assert await alice.page.locator(".nbrt-table td.nbrt-cell--editable").count() > 0, "the owner's view is editable"
     reason = await bob.value("tasks.read_only")
     assert "viewer in room" in reason and "ask an owner" in reason
+    notice = bob.page.locator(".nbrt-table-wrap > .nbrt-notice")  # above the table, in the page's words
+    await expect(notice).to_be_visible()
+    await expect(notice).to_have_text(reason)
+    await bob.screenshot(bob.page.locator(".nbrt-table-wrap"), "viewer-table")
+    await expect(alice.page.locator(".nbrt-table-wrap > .nbrt-notice")).to_be_hidden()  # the owner may edit
 
     await alice.run('tasks.update("t1", {"title": "Ship it"}).wait()')
     await bob.until(

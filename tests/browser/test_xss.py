@@ -47,7 +47,7 @@ async def test_hostile_names_notifications_and_cell_text_render_as_text(lab):
     # The name: a badge in alice's panel, mallory's own sync indicator, the caret label in alice's editor.
     await alice.until("(n) => window.__nbrt.memberStatus(n) === 'online'", NAME, what="mallory's badge")
     badge = alice.page.locator(".nbrt-presence li.nbrt-member:not(.nbrt-member--self)")
-    await expect(badge).to_have_attribute("aria-label", f"{NAME}, Online")
+    await expect(badge).to_have_attribute("aria-label", f"{NAME}, Online, Role: editor")
     await expect(mallory.page.locator(".nbrt-sync-username")).to_have_text(NAME)
     # The notification: toast and list.
     toast = alice.page.locator(".nbrt-toasts .nbrt-toast")

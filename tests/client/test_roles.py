@@ -127,6 +127,9 @@ def test_share_view_and_table_view_follow_roles(rooms, env) -> None:
     view.handle({"type": "invite", "role": "viewer"}, [])
     [made] = view.invites
     assert made["role"] == "viewer" and made["text"].startswith("nbrt-invite:shared:") and made["usable"]
+    assert made["uses"] == 0
+    listed = Events()
+    view.observe(lambda change: listed.put(change["new"]), names="invites")
     bob = nbrealtime.connect(invite=made["text"], user="bob")
     rooms.append(bob)
     table = LiveTableWidget(bob.collection("tasks"))
@@ -137,6 +140,9 @@ def test_share_view_and_table_view_follow_roles(rooms, env) -> None:
     )
     until_members(alice, lambda m: "bob" in m and m["bob"].role == "viewer", "bob listed as a viewer")
     assert {m["name"]: m["role"] for m in view.members} == {"alice": "owner", "bob": "viewer"}
+    # Bob's arrival lists the invites again: the one he used shows it, and keeps its copyable text.
+    [used] = listed.expect(lambda invites: invites[0]["uses"] == 1, what="the invite's use listed")
+    assert used["text"] == made["text"]
     roles = Events()
     bob.on_role(roles.put)
     view.handle({"type": "set_role", "member": bob.me.id, "role": "editor"}, [])

@@ -32,8 +32,10 @@ class ShareWidget(NbrtWidget):
         super().__init__(room=room.name, role=room.role)
         self._room = room
         self._tokens: dict[str, str] = {}  # invite id → copyable text, for invites made in this session
+        self._listed = False  # invites are listed once, below; members first
         self._show_members(room.presence.members)
         self._refresh()
+        self._listed = True
         room.presence.on_change(self._show_members)
         room.on_role(self._on_role)
 
@@ -42,7 +44,15 @@ class ShareWidget(NbrtWidget):
         self._refresh()
 
     def _show_members(self, members: list[Member]) -> None:
+        """Members (with a role) as they are now; when someone new comes in, most likely with one of the listed
+        invites, the invites are listed again so their uses are current."""
+        before = {member["id"] for member in self.members}
         self.members = [member_json(member, self._room.me.id) for member in members if member.role is not None]
+        if self._listed and {member["id"] for member in self.members} - before:
+            try:
+                self._refresh()
+            except (AccessDenied, TimeoutError) as error:
+                self.error = str(error)
 
     def _refresh(self) -> None:
         if self._room.role != "owner":
