@@ -85,7 +85,7 @@ async def test_a_lost_connection_shows_offline_queues_an_edit_and_recovers(lab, 
         await alice.until(f"() => window.__nbrt.memberStatus({name!r}) === 'online'", what=f"{name} online")
     await until_row(alice, "(r) => r.status === 'confirmed'", what="the seeded row")
     await expect(alice.page.locator(NOTICE)).to_be_hidden()
-    await expect(alice.page.locator(SUMMARY)).to_have_text("2 online")
+    await expect(alice.page.locator(SUMMARY)).to_have_text("2 online · you: editor")
 
     await asyncio.to_thread(backend.kill)
 
@@ -127,7 +127,7 @@ async def test_a_lost_connection_shows_offline_queues_an_edit_and_recovers(lab, 
     await alice.until(f"() => ({LABEL})() === 'Synced'", what="the panel to say synced again")
     for name in ("alice", "ada"):
         await alice.until(f"() => window.__nbrt.memberStatus({name!r}) === 'online'", what=f"{name} online again")
-    await expect(alice.page.locator(SUMMARY)).to_have_text("2 online")
+    await expect(alice.page.locator(SUMMARY)).to_have_text("2 online · you: editor")
     await expect(alice.page.locator(NOTICE)).to_be_hidden()
     confirmed = await until_row(alice, "(r) => r.status === 'confirmed'", what="the queued edit to be confirmed")
     assert confirmed["chip"] is None and confirmed["cells"]["title"] == NEW_TITLE
