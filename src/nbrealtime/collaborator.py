@@ -66,6 +66,7 @@ def run(room_name: str, name: str, *, greet: bool = True) -> None:
 
     def type_into(cell_name: str, text: str) -> None:
         cell = room.cell(cell_name)
+        cell.wait_synced(timeout=5)  # whoever asked has the cell open: type at the end of the text they see
         room.presence.update(cell=cell_name, activity="typing")
         for character in text:
             cell.insert(len(cell.text), character)

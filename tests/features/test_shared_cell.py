@@ -154,3 +154,18 @@ def test_run_executes_the_current_text(trio) -> None:
     cell.set("answer = 41 + 1\n")
     assert cell.run()["answer"] == 42
     assert repr(cell) == "<SharedCell 'code' (python, 16 chars): 'answer = 41 + 1\\n'>"
+
+
+def test_a_cell_opened_right_after_someone_typed_has_their_text_once_synced(env, rooms) -> None:
+    """Edits reach the log in 100 ms batches: one opened in between gets them from the typist's answer."""
+    alice = nbrealtime.connect("fresh", user="alice")
+    rooms.append(alice)
+    open_room(alice)
+    bob = nbrealtime.connect("fresh", user="bob")
+    rooms.append(bob)
+    alice.cell("notes").set("typed a moment ago\n")
+    opened = bob.cell("notes")  # the log may not have it yet
+    assert opened.wait_synced(timeout=10), "alice, who has the cell open, did not answer"
+    assert opened.text == "typed a moment ago\n"
+    lonely = bob.cell("nobody-else-has-this")
+    assert not lonely.wait_synced(timeout=0.5), "an answer came from nobody"

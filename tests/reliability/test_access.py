@@ -50,7 +50,7 @@ KEYS = {
     "nbrt_profiles": ("id",), "nbrt_rooms": ("name",), "nbrt_room_members": ("room", "user_id"),
     "nbrt_notifications": ("id",), "nbrt_cells": ("room", "name"), "nbrt_cell_updates": ("seq",),
     "nbrt_collection_rows": ("room", "collection", "id"), "nbrt_room_invites": ("id",),
-    "nbrt_notebook_updates": ("seq",),
+    "nbrt_notebooks": ("room", "id"), "nbrt_notebook_updates": ("seq",),
 }  # fmt: skip
 OWNER_COLUMN = {"nbrt_profiles": "id", "nbrt_notifications": "sender"}
 UPDATES = {
@@ -58,7 +58,7 @@ UPDATES = {
     "nbrt_room_members": {"name": "renamed"}, "nbrt_notifications": {"message": "edited"},
     "nbrt_cells": {"snapshot": "AAI="}, "nbrt_cell_updates": {"data": "BgA="},
     "nbrt_collection_rows": {"version": 7}, "nbrt_room_invites": {"revoked": True},
-    "nbrt_notebook_updates": {"data": "BgA="},
+    "nbrt_notebooks": {"snapshot": "AAI="}, "nbrt_notebook_updates": {"data": "BgA="},
 }  # fmt: skip
 # Filters a curious user might try on someone else's rows; none may widen what the policies allow.
 HOSTILE_FILTERS = {

@@ -20,8 +20,8 @@ DEADLINE = 30.0
 
 def main() -> None:
     before = sorted(name for name in ("anywidget", "ipywidgets") if name in sys.modules)
-    alice = nbrealtime.connect("wheel-smoke", user="alice")
-    bob = nbrealtime.connect("wheel-smoke", user="bob")
+    alice = nbrealtime.connect("wheel-smoke", user="alice")  # creates the room, so owns it
+    bob = nbrealtime.connect("wheel-smoke", user="bob", invite=str(alice.invite("editor", uses=1)))
     after_connect = sorted(name for name in ("anywidget", "ipywidgets") if name in sys.modules)
     arrived: queue.Queue[tuple[object, str]] = queue.Queue()
     bob.on("hello", lambda payload, sender: arrived.put((payload, sender.name)))

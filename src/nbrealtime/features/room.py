@@ -668,8 +668,8 @@ class Room(HasView):
     async def _on_settled(self) -> None:
         """Hosted Supabase may have dropped change events right after SUBSCRIBED: read again what they carry."""
         await self._catch_up()
-        for cell in self._cells.values():
-            await cell.catch_up()
+        for document in [*self._cells.values(), *self._notebooks.values()]:
+            await document.catch_up()
 
     async def _keep_last_seen(self) -> None:
         while True:

@@ -109,6 +109,12 @@ class SharedCell(HasView):
                     self._text.insert(i1, text[j1:j2])
         self._sync.settle()
 
+    def wait_synced(self, timeout: float = 5.0) -> bool:
+        """Wait until another participant has answered this cell's sync request (their latest edits, even those not
+        saved yet, are then here); False if nobody with the cell open answered in time. For code that opens a cell
+        and edits it at once relative to what others just typed."""
+        return self._sync.answered.wait(timeout)
+
     def note_persisted(self) -> None:
         """A browser view stored a log row itself: count it toward the next compaction."""
         self._sync.note_persisted()
@@ -175,11 +181,17 @@ class SharedCell(HasView):
             await self._sync.create_head()
         await self._sync.load()
 
+    async def catch_up(self) -> None:
+        """Read log rows saved since the last one seen."""
+        await self._sync.catch_up()
+
     async def resubscribed(self) -> None:
         await self._sync.resubscribed()
 
     def request_sync(self) -> None:
         self._sync.request_sync()
+
+
 
     async def flush(self) -> None:
         await self._sync.flush()

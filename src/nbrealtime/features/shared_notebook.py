@@ -221,6 +221,10 @@ class SharedNotebook:
         self._sync.request_sync()
         return action
 
+    async def catch_up(self) -> None:
+        """Read log rows saved since the last one seen."""
+        await self._sync.catch_up()
+
     async def resubscribed(self) -> None:
         await self._sync.resubscribed()
         if self._awareness is not None:  # who is here, for those who joined while we were away

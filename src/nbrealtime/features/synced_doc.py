@@ -101,6 +101,7 @@ class SyncedDoc:
         self._flush_scheduled = False
         self._log_seq = 0
         self._log_rows_since_snapshot = 0
+        self.answered = threading.Event()  # another peer answered our state vector (sync step 2 arrived)
 
     @property
     def pending_count(self) -> int:
@@ -231,6 +232,7 @@ class SyncedDoc:
             elif data["reply_to"] == self.backend.user_id:
                 if data.get("update") and self.may_edit(sender):
                     self.apply_update(unb64(data["update"]), "remote")
+                self.answered.set()
                 if missing and len(missing) > 2:
                     self._broadcast_update(missing)
 
