@@ -191,8 +191,6 @@ class SharedCell(HasView):
     def request_sync(self) -> None:
         self._sync.request_sync()
 
-
-
     async def flush(self) -> None:
         await self._sync.flush()
 
