@@ -15,9 +15,10 @@ export function placeBelow(anchor, floating) {
   const a = anchor.getBoundingClientRect();
   const w = floating.offsetWidth;
   const hgt = floating.offsetHeight;
-  const left = Math.max(MARGIN, Math.min(a.left, window.innerWidth - w - MARGIN));
+  const area = visibleArea(anchor);
+  const left = Math.max(area.left + MARGIN, Math.min(a.left, area.right - w - MARGIN));
   const below = a.bottom + GAP;
-  const top = below + hgt > window.innerHeight - MARGIN && a.top - GAP - hgt >= MARGIN ? a.top - GAP - hgt : below;
+  const top = below + hgt > area.bottom - MARGIN && a.top - GAP - hgt >= area.top + MARGIN ? a.top - GAP - hgt : below;
   floating.style.left = `${Math.round(left)}px`;
   floating.style.top = `${Math.round(top)}px`;
   // An ancestor with a transform or `contain` (a host's output area may have one) becomes the containing block of
@@ -29,6 +30,29 @@ export function placeBelow(anchor, floating) {
     floating.style.left = `${Math.round(left - dx)}px`;
     floating.style.top = `${Math.round(top - dy)}px`;
   }
+}
+
+/**
+ * Where an overlay of `anchor` can be seen: the viewport, cut down to the nearest ancestor that clips its content
+ * (a host's scrolling notebook panel: side panels and toolbars outside it would cover the overlay).
+ * @param {Element} anchor
+ */
+function visibleArea(anchor) {
+  let area = { left: 0, top: 0, right: window.innerWidth, bottom: window.innerHeight };
+  for (let node = anchor.parentElement; node && node !== document.body; node = node.parentElement) {
+    const style = getComputedStyle(node);
+    if (style.overflowX === "visible" && style.overflowY === "visible") continue;
+    const r = node.getBoundingClientRect();
+    if (r.width <= 0 || r.height <= 0) continue;
+    area = {
+      left: Math.max(area.left, r.left),
+      top: Math.max(area.top, r.top),
+      right: Math.min(area.right, r.right),
+      bottom: Math.min(area.bottom, r.bottom),
+    };
+    break;
+  }
+  return area;
 }
 
 /**

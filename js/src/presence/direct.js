@@ -2,49 +2,11 @@
 // on its own socket, so the others see it even while the kernel is busy running a cell. The kernel still gets the
 // `activity` message (and adopts a status its own user's page broadcast: features/presence.py).
 
+import { TraitLink } from "../lib/trait-link.js";
+
 export const ACTIVITY_EVENT = "nbrt:presence";
 
-export class PresenceLink {
-  /**
-   * @param {() => Promise<{ join: typeof import("../link/index.js").join }>} loadLinks
-   * @param {import("../lib/model.js").Model} model
-   */
-  constructor(loadLinks, model) {
-    this.loadLinks = loadLinks;
-    this.model = model;
-    /** @type {ReturnType<typeof import("../link/index.js").join> | null} */
-    this.handle = null;
-    this.closed = false;
-  }
-
-  /** @returns {import("../link/index.js").LinkInfo | null} */
-  get info() {
-    const info = this.model.get("link");
-    return info && typeof info === "object" && typeof info.url === "string" ? info : null;
-  }
-
-  /** Follow the `link` trait: join (loading the runtime the first time), refresh the token, or leave. */
-  async follow() {
-    const info = this.info;
-    if (!info) {
-      this.handle?.leave();
-      this.handle = null;
-      return;
-    }
-    if (this.handle) {
-      this.handle.setToken(info.token);
-      return;
-    }
-    let links;
-    try {
-      links = await this.loadLinks();
-    } catch {
-      return; // no runtime: the kernel reports alone
-    }
-    if (this.closed || this.handle || !this.info) return;
-    this.handle = links.join(this.info, () => {});
-  }
-
+export class PresenceLink extends TraitLink {
   /**
    * Broadcast this user's status as the kernel would (its whole presence state, newer than the last).
    * @param {boolean} away
@@ -63,11 +25,5 @@ export class PresenceLink {
     };
     this.handle.send(ACTIVITY_EVENT, { sender: info.user, data });
     return true;
-  }
-
-  close() {
-    this.closed = true;
-    this.handle?.leave();
-    this.handle = null;
   }
 }

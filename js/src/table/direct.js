@@ -5,6 +5,8 @@
 // the row moved on meanwhile, a policy or the network refused it) goes to the kernel as a plain `edit`, whose outbox
 // and conflict strategy take it from there: nothing typed is dropped.
 
+import { TraitLink } from "../lib/trait-link.js";
+
 /**
  * What the kernel hands the view (the `link` trait): the room's link plus how this table's rows are stored.
  * @typedef {import("../link/index.js").LinkInfo & {
@@ -38,50 +40,18 @@ export function nextStamp(seen, node, now = Date.now()) {
   return `${String(physical).padStart(PHYSICAL_DIGITS, "0")}-${logical.toString(16).padStart(LOGICAL_DIGITS, "0")}-${node}`;
 }
 
-export class TableLink {
+export class TableLink extends TraitLink {
   /**
    * @param {() => Promise<{ join: typeof import("../link/index.js").join }>} loadLinks the link runtime, loaded on demand
    * @param {import("../lib/model.js").Model} model
    * @param {() => void} onChange the pending overlay changed: redraw
    */
   constructor(loadLinks, model, onChange) {
-    this.loadLinks = loadLinks;
-    this.model = model;
+    super(loadLinks, model);
     this.onChange = onChange;
-    /** @type {ReturnType<typeof import("../link/index.js").join> | null} */
-    this.handle = null;
     /** @type {Map<string, Edit>} */
     this.edits = new Map();
     this.node = `web-${Math.random().toString(36).slice(2, 10)}`;
-    this.closed = false;
-  }
-
-  /** @returns {TableLinkInfo | null} */
-  get info() {
-    const info = this.model.get("link");
-    return info && typeof info === "object" && typeof info.url === "string" ? info : null;
-  }
-
-  /** Follow the `link` trait: join (loading the runtime the first time), refresh the token, or leave. */
-  async follow() {
-    const info = this.info;
-    if (!info) {
-      this.handle?.leave();
-      this.handle = null;
-      return;
-    }
-    if (this.handle) {
-      this.handle.setToken(info.token);
-      return;
-    }
-    let links;
-    try {
-      links = await this.loadLinks();
-    } catch {
-      return; // no runtime: every edit goes through the kernel
-    }
-    if (this.closed || this.handle || !this.info) return;
-    this.handle = links.join(this.info, () => {});
   }
 
   /**
@@ -161,11 +131,6 @@ export class TableLink {
     });
   }
 
-  close() {
-    this.closed = true;
-    this.handle?.leave();
-    this.handle = null;
-  }
 }
 
 /** @param {Record<string, unknown> | undefined} values @param {string} key */
