@@ -68,9 +68,12 @@ def envelope(sender: str, data: Any) -> dict[str, Any]:
     return {"sender": sender, "data": data}
 
 
+_jitter = random.Random()  # its own state: the process's global random (a test's, a user's) is none of ours
+
+
 def backoff_delay(attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
     """Exponential backoff with full jitter: many clients reconnecting at once spread out."""
-    return random.uniform(0, min(cap, base * 2**attempt))
+    return _jitter.uniform(0, min(cap, base * 2**attempt))
 
 
 def _guard(callback: Callable[..., None]) -> Callable[..., None]:
