@@ -203,11 +203,17 @@ def bench_server() -> Iterator[BenchServer]:
     root = Path(tempfile.mkdtemp(prefix="nbrt-bench-"))
     kernels = root / "kernels"
     kernels.mkdir()
+    previous = os.environ.get("NBREALTIME_DATA_DIR")
     os.environ["NBREALTIME_DATA_DIR"] = str(kernels)  # spawned kernels sign in here, never in the user's data dir
     process = start_server(root / "server", SERVER_ARGS, timeout=30)
     try:
         yield BenchServer(process, root)
     finally:
+        # Put it back: a caller in the same process (the test suite's later notebooks) must not inherit a dead dir.
+        if previous is None:
+            os.environ.pop("NBREALTIME_DATA_DIR", None)
+        else:
+            os.environ["NBREALTIME_DATA_DIR"] = previous
         with contextlib.suppress(Exception):
             process.stop(10)
         with contextlib.suppress(Exception):
