@@ -44,12 +44,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="session")
 def jupyter_lab(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
-    home = tmp_path_factory.mktemp("jupyterlab")
-    root = home / "root"
-    root.mkdir()
     with _setup_failure():
         require_tools()
-        lab = JupyterLab(root, home, server)
+        lab = JupyterLab.in_home(tmp_path_factory.mktemp("jupyterlab"), server)
     yield lab
     lab.stop()
 

@@ -131,6 +131,12 @@ class JupyterLab:
             )
         self._wait_started()
 
+    @classmethod
+    def in_home(cls, home: Path, server: ServerProcess, user: str | None = None, **options: Any) -> JupyterLab:
+        """A JupyterLab whose settings, workspaces and root dir (``home/root``) all live in the fresh ``home``."""
+        (home / "root").mkdir()
+        return cls(home / "root", home, server, user, **options)
+
     def _wait_started(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

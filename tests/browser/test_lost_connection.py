@@ -50,9 +50,7 @@ class Backend:
 @pytest.fixture(scope="module")
 def backend_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backend, JupyterLab]]:
     backend = Backend(start_server(tmp_path_factory.mktemp("lost-connection-server"), ["--port", "0"]))
-    home = tmp_path_factory.mktemp("lost-connection-lab")
-    (home / "root").mkdir()
-    jupyter = JupyterLab(home / "root", home, backend.process)
+    jupyter = JupyterLab.in_home(tmp_path_factory.mktemp("lost-connection-lab"), backend.process)
     yield backend, jupyter
     jupyter.stop()
     backend.process.stop()

@@ -33,9 +33,7 @@ print(room._auth.session.expires_at - first, room.status)
 @pytest.fixture(scope="module")
 def short_token_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, JupyterLab]]:
     server = start_server(tmp_path_factory.mktemp("short-token-server"), ["--port", "0", "--jwt-expiry", str(LIFETIME)])
-    home = tmp_path_factory.mktemp("short-token-lab")
-    (home / "root").mkdir()
-    jupyter = JupyterLab(home / "root", home, server)
+    jupyter = JupyterLab.in_home(tmp_path_factory.mktemp("short-token-lab"), server)
     yield server, jupyter
     jupyter.stop()
     server.stop()

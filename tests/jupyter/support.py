@@ -25,9 +25,8 @@ def start_machines(embedded: ServerProcess, tmp_path_factory: pytest.TempPathFac
     try:
         for user in USERS:
             home = tmp_path_factory.mktemp(f"machine-{user}")
-            (home / "root").mkdir()
             # collaborative: the shared notebook is JupyterLab's own collaborative document on each machine
-            labs.append(JupyterLab(home / "root", home, embedded, user=user, collaborative=True))
+            labs.append(JupyterLab.in_home(home, embedded, user, collaborative=True))
         yield labs
     finally:
         for lab in labs:
