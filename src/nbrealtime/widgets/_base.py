@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,9 @@ class NbrtWidget(anywidget.AnyWidget):
     _css = bundle(STATIC / "nbrealtime.css")
     room_status = traitlets.Unicode("connecting").tag(sync=True)
     heartbeat_seconds = traitlets.Float(HEARTBEAT_SECONDS).tag(sync=True)
+    link = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    """The browser's own path to the backend (``Room.browser_link``, shaped by the view: see :meth:`follow_link`):
+    what the page sends leaves it without waiting for this kernel. None where the page may send nothing itself."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         esm = cls.__dict__.get("_esm")
@@ -61,6 +65,7 @@ class NbrtWidget(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.on_msg(self._on_message)
+        self._stop_link: Callable[[], None] | None = None
 
     def _on_message(self, widget: Any, content: Any, buffers: list[bytes]) -> None:
         if isinstance(content, dict) and isinstance(content.get("type"), str):
@@ -81,6 +86,22 @@ class NbrtWidget(anywidget.AnyWidget):
         self.room_status = room.status
         room.on_status(self._set_room_status)
         _heartbeat.watch(self)
+
+    def follow_link(self, room: Room, shape: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> None:
+        """Keep ``link`` at ``shape(room.browser_link())`` through token refreshes and the room's closing (one part
+        of a widget follows it); :meth:`refresh_link` again when something ``shape`` reads changes."""
+        self._link_room, self._shape_link = room, shape
+        self.refresh_link()
+        self._stop_link = room.on_browser_link(lambda link: setattr(self, "link", shape(link)))
+
+    def refresh_link(self) -> None:
+        self.link = self._shape_link(self._link_room.browser_link())
+
+    def close(self) -> None:
+        if self._stop_link is not None:
+            self._stop_link()
+            self._stop_link = None
+        super().close()
 
     def _set_room_status(self, status: str) -> None:
         self.room_status = status

@@ -18,8 +18,6 @@ class SharedCellEditor(NbrtWidget):
     _esm = STATIC / "editor.js"
     language = traitlets.Unicode("python").tag(sync=True)
     cursors = traitlets.List([]).tag(sync=True)
-    # The browser's own path to the room (Room.browser_link): edits leave the page without waiting for this kernel.
-    link = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     read_only = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     """Why you cannot edit here (a viewer in the room), shown instead of a caret."""
 
@@ -32,8 +30,7 @@ class SharedCellEditor(NbrtWidget):
         self._show_cursors(list(cell.cursors.values()))
         room = cell.room_object
         self.watch_room(room)
-        self.link = self._cell_link(room.browser_link())
-        self._stop_link = room.on_browser_link(lambda link: setattr(self, "link", self._cell_link(link)))
+        self.follow_link(room, self._cell_link)
         self._show_access(room.role)
         room.on_role(self._show_access)
 
@@ -63,6 +60,5 @@ class SharedCellEditor(NbrtWidget):
             self._cell.share_cursor(message.get("anchor"), message.get("head"), *self._user)
 
     def close(self) -> None:
-        self._stop_link()
         self._cell.remove_view(self._send_update)
         super().close()

@@ -34,8 +34,6 @@ class PresenceView(traitlets.HasTraits):
 
     members = traitlets.List([]).tag(sync=True)
     idle_after = traitlets.Float(60.0).tag(sync=True)
-    # The browser's own path to the room channel (Room.browser_link): going away is seen while the kernel is busy.
-    link = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
 
     def show_presence(self, presence: Presence) -> None:
         self._presence = presence
@@ -44,8 +42,8 @@ class PresenceView(traitlets.HasTraits):
         presence.on_change(self._show_members)
         room = presence.room_object
         self.watch_room(room)
-        self.link = room.browser_link()
-        room.on_browser_link(lambda link: setattr(self, "link", link))
+        # The room channel, from the page itself: going away is seen while the kernel is busy.
+        self.follow_link(room, lambda link: link)
 
     def _show_members(self, members: list[Member]) -> None:
         self.members = [member_json(member, self._presence.me.id) for member in members]

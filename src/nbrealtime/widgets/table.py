@@ -21,9 +21,6 @@ class TableView(traitlets.HasTraits):
     key = traitlets.Unicode("id").tag(sync=True)
     rows = traitlets.List([]).tag(sync=True)
     editable = traitlets.Bool(True).tag(sync=True)
-    # The browser's own path to the backend (Room.browser_link + how rows are stored): inline edits land while the
-    # kernel is busy.
-    link = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     read_only = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     """Why the table cannot be edited here (e.g. you are a viewer in the room), shown instead of the edit controls."""
 
@@ -31,17 +28,18 @@ class TableView(traitlets.HasTraits):
         self._table = table
         self.key = table.key
         self._editable = self.editable
+        # The page's own path, with how rows are stored: inline edits land while the kernel is busy.
+        self.follow_link(table.room, self._table_link)
         self._show_rows(table)
         self._show_access(table.room.role)
         table.on_view(self._show_rows)
         table.room.on_role(self._show_access)
         self.watch_room(table.room)
-        self._stop_link = table.room.on_browser_link(lambda link: setattr(self, "link", self._table_link(link)))
 
     def _show_access(self, _role: str | None) -> None:
         self.read_only = self._table.read_only
         self.editable = self._editable and self.read_only is None
-        self.link = self._table_link(self._table.room.browser_link())
+        self.refresh_link()
 
     def _table_link(self, link: dict[str, Any] | None) -> dict[str, Any] | None:
         """None while the table is paused (offline on purpose: nothing may leave, from the page either), closed, or
@@ -50,12 +48,6 @@ class TableView(traitlets.HasTraits):
         if link is None or table.paused or table.closed or table.read_only is not None:
             return None
         return {**link, **table.storage}
-
-    def close(self) -> None:
-        stop = getattr(self, "_stop_link", None)
-        if stop is not None:
-            stop()
-        super().close()  # type: ignore[misc]  # the widget this view is mixed into
 
     def _show_rows(self, table: LiveTable) -> None:
         rows = table.rows
@@ -77,7 +69,7 @@ class TableView(traitlets.HasTraits):
             key = row[table.key]
             view.append({"key": key, "values": row, "status": "failed", "error": failed[key][1]})
         self.rows = view
-        self.link = self._table_link(table.room.browser_link())
+        self.refresh_link()  # paused, resumed or closed: what the page may send changed with the view
 
     def msg_edit(self, message: dict[str, Any], buffers: list[bytes]) -> None:
         self._table.update(message["key"], {message["column"]: message.get("value")})
