@@ -47,6 +47,7 @@ HELPERS = Path(__file__).with_name("pagehelpers.js")
 # An error nbrealtime causes: it names us or anywidget, Yjs's double-import warning, or it comes from a widget's ESM
 # (anywidget loads each bundle from a blob: URL).
 NBRT_ERROR = re.compile(r"nbrealtime|nbrt|anywidget|Yjs was already imported|blob:", re.IGNORECASE)
+LAB_EXTENSION = "@nbrealtime/labextension"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker": {"autoStartDefaultKernel": True, "windowingMode": "none"},
@@ -90,7 +91,7 @@ class JupyterLab:
     """
 
     def __init__(self, root: Path, home: Path, server: ServerProcess, user: str | None = None, *,
-                 collaborative: bool = False) -> None:  # fmt: skip
+                 collaborative: bool = False, lab_extension: bool = True) -> None:  # fmt: skip
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -106,6 +107,7 @@ class JupyterLab:
             "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
             "IPYTHONDIR": str(home / "ipython"),
             "PYTHONUNBUFFERED": "1",
+            "JUPYTER_PATH": str(_lab_extension_path(home, enabled=lab_extension)),
         }
         for name in ("SUPABASE_URL", "SUPABASE_ANON_KEY", "NBREALTIME_USER", "JUPYTER_TOKEN"):
             env.pop(name, None)
@@ -185,6 +187,23 @@ class JupyterLab:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+
+
+def _lab_extension_path(home: Path, *, enabled: bool) -> Path:
+    """A JUPYTER_PATH entry with this checkout's build of the lab extension (it wins over an installed copy), or —
+    ``enabled=False`` — the extension disabled in JupyterLab's page config, as a user without it would run."""
+    data = home / "jupyter"
+    build = Path(__file__).resolve().parents[2] / "src" / "nbrealtime" / "labextension"
+    if enabled:
+        if not (build / "package.json").is_file():
+            raise HarnessError(f"the lab extension is not built at {build} — npm --prefix labextension run build")
+        (data / "labextensions" / "@nbrealtime").mkdir(parents=True, exist_ok=True)
+        (data / "labextensions" / "@nbrealtime" / "labextension").symlink_to(build, target_is_directory=True)
+    else:
+        page_config = home / "config" / "labconfig" / "page_config.json"
+        page_config.parent.mkdir(parents=True, exist_ok=True)
+        page_config.write_text(json.dumps({"disabledExtensions": {LAB_EXTENSION: True}}))
+    return data
 
 
 async def launch_chromium(playwright: Any) -> Any:

@@ -1,0 +1,111 @@
+/** An owner's room controls: invite links per role (copied at once), the list of open invites, who may join. */
+import type { Invite, Role, RoomInfo, RoomSettings } from '../tokens';
+import type { Announcer, SidebarContext } from './context';
+import { button, h, select } from './dom';
+import { ago } from './format';
+import { ROLES } from './member';
+
+const OPEN_TO: ReadonlyArray<readonly [RoomSettings['open_to'], string]> = [
+  ['invited', 'Invited people only'],
+  ['signed_in', 'Anyone signed in']
+];
+const JOIN_ROLES = ROLES.filter(([role]) => role !== 'owner');
+
+export function ownerSection(context: SidebarContext, info: RoomInfo, announcer: Announcer): HTMLElement {
+  let inviteRole: Role = 'editor';
+  const roleSelect = select(ROLES, inviteRole, value => (inviteRole = value as Role), {
+    'aria-label': `Role of the people a new invite to ${info.room} lets in`,
+    'data-focus-key': 'invite-role'
+  });
+  const create = button(
+    'Create invite link',
+    () =>
+      void announcer.guard(async () => {
+        const invite = await context.api.createInvite(info.room, inviteRole);
+        announcer.say(await copyText(invite.link, `Invite link for a new ${invite.role} created`));
+      }),
+    { 'data-focus-key': 'invite-create', className: 'jp-Button jp-mod-accept nbrt-lab-button nbrt-lab-invite' }
+  );
+  const invites = h('ul', { className: 'nbrt-lab-invites', 'aria-label': `Open invites to ${info.room}` });
+  for (const invite of info.invites) {
+    invites.append(inviteRow(context, info, invite, announcer));
+  }
+  return h(
+    'section',
+    { className: 'nbrt-lab-owner', 'aria-label': `Manage ${info.room}` },
+    h('h4', { className: 'nbrt-lab-subtitle' }, 'Invite'),
+    h('div', { className: 'nbrt-lab-form-row' }, roleSelect, create),
+    info.invites.length ? invites : null,
+    h('h4', { className: 'nbrt-lab-subtitle' }, 'Who can join'),
+    accessRow(context, info, announcer)
+  );
+}
+
+function inviteRow(context: SidebarContext, info: RoomInfo, invite: Invite, announcer: Announcer): HTMLElement {
+  const link = h('input', {
+    type: 'text',
+    readonly: true,
+    className: 'nbrt-lab-input nbrt-lab-invite-link',
+    'aria-label': `Invite link for a ${invite.role}`,
+    value: invite.link
+  });
+  const uses = invite.uses === null ? 'unlimited uses' : invite.uses === 1 ? '1 use' : `${invite.uses} uses`;
+  const expires = invite.expires_at ? `, expires ${expiresText(invite.expires_at)}` : '';
+  return h(
+    'li',
+    { className: 'nbrt-lab-invite-row', 'data-invite': invite.id },
+    h('span', { className: 'nbrt-lab-invite-text' }, `${invite.role} · ${uses}${expires}`),
+    h(
+      'span',
+      { className: 'nbrt-lab-form-row' },
+      link,
+      button('Copy', () => void copyText(invite.link, 'Invite link').then(text => announcer.say(text)), {
+        'aria-label': `Copy the ${invite.role} invite link`,
+        'data-focus-key': `copy:${invite.id}`
+      }),
+      button(
+        'Revoke',
+        () =>
+          void announcer.guard(async () => {
+            await context.api.deleteInvite(info.room, invite.id);
+            announcer.say(`The ${invite.role} invite was revoked.`);
+          }),
+        { 'aria-label': `Revoke the ${invite.role} invite`, 'data-focus-key': `revoke:${invite.id}` }
+      )
+    )
+  );
+}
+
+function accessRow(context: SidebarContext, info: RoomInfo, announcer: Announcer): HTMLElement {
+  const settings = { ...info.settings };
+  const save = () =>
+    void announcer.guard(async () => {
+      await context.api.setSettings(info.room, settings);
+      announcer.say(settings.open_to === 'invited' ? 'The room is invite-only.' : `Anyone signed in joins as ${settings.role}.`);
+    });
+  const openTo = select(OPEN_TO, settings.open_to, value => {
+    settings.open_to = value as RoomSettings['open_to'];
+    save();
+  }, { 'aria-label': `Who can join ${info.room}`, 'data-focus-key': 'open-to' });
+  const joinRole = select(JOIN_ROLES, settings.role, value => {
+    settings.role = value as RoomSettings['role'];
+    save();
+  }, { 'aria-label': 'Role of people who join without an invite', 'data-focus-key': 'join-role' });
+  joinRole.disabled = settings.open_to === 'invited';
+  return h('div', { className: 'nbrt-lab-form-row' }, openTo, h('span', { className: 'nbrt-lab-muted' }, 'as'), joinRole);
+}
+
+function expiresText(iso: string): string {
+  const then = Date.parse(iso);
+  return Number.isNaN(then) ? iso : then > Date.now() ? new Date(then).toLocaleString() : `(expired ${ago(iso)})`;
+}
+
+/** Put `text` on the clipboard; the answer says whether it got there (a page without clipboard rights cannot). */
+async function copyText(text: string, what: string): Promise<string> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return `${what}: copied to the clipboard.`;
+  } catch {
+    return `${what}: select the link and copy it (the browser refused the clipboard).`;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The live room state behind `IRoomState`: it takes the socket's frames in (hello, rooms, room) and tells views what
+ * changed. No DOM here: the sidebar and the notification bridge are views over it.
+ */
+import { Signal } from '@lumino/signaling';
+import type { ISignal } from '@lumino/signaling';
+
+import { LabApi, LiveConnection } from './api';
+import type { LiveFrame } from './api';
+import type { FollowRequest, IRoomState, Me, Member, RoomInfo, RoomSummary } from './tokens';
+
+export class RoomState implements IRoomState {
+  readonly live: LiveConnection;
+  private _me: Me | null = null;
+  private _rooms: RoomSummary[] = [];
+  private readonly infos = new Map<string, RoomInfo>();
+  private readonly _changed = new Signal<this, string | null>(this);
+  private readonly _frames = new Signal<this, LiveFrame>(this);
+  private readonly _followRequested = new Signal<this, FollowRequest>(this);
+
+  constructor(readonly api: LabApi = new LabApi()) {
+    this.live = new LiveConnection(api.settings);
+    this.live.frames.connect((_, frame) => this.take(frame));
+  }
+
+  get me(): Me | null {
+    return this._me;
+  }
+
+  get rooms(): ReadonlyArray<RoomSummary> {
+    return this._rooms;
+  }
+
+  get changed(): ISignal<this, string | null> {
+    return this._changed;
+  }
+
+  get frames(): ISignal<this, LiveFrame> {
+    return this._frames;
+  }
+
+  get followRequested(): ISignal<this, FollowRequest> {
+    return this._followRequested;
+  }
+
+  room(name: string): RoomInfo | undefined {
+    return this.infos.get(name);
+  }
+
+  members(name: string): ReadonlyArray<Member> {
+    return this.infos.get(name)?.members ?? [];
+  }
+
+  requestFollow(request: FollowRequest): void {
+    this._followRequested.emit(request);
+  }
+
+  /** Put a room's state in at once (after a REST call changed it), without waiting for the socket's frame. */
+  update(info: RoomInfo): void {
+    this.infos.set(info.room, info);
+    this._changed.emit(info.room);
+  }
+
+  private take(frame: LiveFrame): void {
+    switch (frame.type) {
+      case 'hello':
+        this._me = frame.me;
+        this.setRooms(frame.rooms);
+        break;
+      case 'rooms':
+        this.setRooms(frame.rooms);
+        break;
+      case 'room': {
+        const { type: _type, ...info } = frame;
+        this.update(info);
+        break;
+      }
+      case 'error':
+        console.warn(`nbrealtime lab extension: ${frame.message}`);
+        break;
+    }
+    this._frames.emit(frame);
+  }
+
+  private setRooms(rooms: RoomSummary[]): void {
+    this._rooms = [...rooms].sort((a, b) => a.room.localeCompare(b.room));
+    const names = new Set(rooms.map(summary => summary.room));
+    for (const name of [...this.infos.keys()]) {
+      if (!names.has(name)) {
+        this.infos.delete(name);
+      }
+    }
+    this._changed.emit(null);
+  }
+}
