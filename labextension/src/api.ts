@@ -119,6 +119,11 @@ export class LabApi {
     return this.request('POST', roomPath(room, 'notebooks'), { path });
   }
 
+  /** The full output (an nbformat output dict) that a room notebook's large-output placeholder stands for. */
+  output(room: string, notebook: string, id: string): Promise<Record<string, unknown>> {
+    return this.request('GET', roomPath(room, 'notebooks', notebook, 'outputs', id));
+  }
+
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = URLExt.join(this.settings.baseUrl, API, path);
     const init: RequestInit = { method };

@@ -9,6 +9,10 @@ import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 
 import { LabApi } from './api';
+import { notebookCommandsPlugin } from './commands';
+import { followPlugin } from './follow/plugin';
+import { notebookViewsPlugin, roomNotebooksPlugin } from './notebook/plugin';
+import { outputsPlugin } from './outputs';
 import { cellLabel, CellNavigator } from './navigate';
 import { NotificationBridge } from './notifications';
 import { RoomSidebar } from './sidebar/panel';
@@ -79,4 +83,15 @@ const notificationsPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [stateplugin, navigatorPlugin, sidebarPlugin, notificationsPlugin];
+export default [
+  stateplugin,
+  navigatorPlugin,
+  sidebarPlugin,
+  notificationsPlugin,
+  // follow and presenter mode, room notebooks in the notebook view, share/open, large outputs (helper B2)
+  roomNotebooksPlugin,
+  notebookViewsPlugin,
+  followPlugin,
+  notebookCommandsPlugin,
+  outputsPlugin
+];

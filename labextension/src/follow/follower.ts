@@ -1,0 +1,219 @@
+/**
+ * Follow mode: this JupyterLab shows the room notebook and cell a colleague is at — on whatever server they are —
+ * and goes along as they move. Any local navigation (a click, a key or a scroll by the user in the notebook, or
+ * switching to another tab) pauses following; `resume()` catches up again, `stop()` ends it.
+ */
+import type { JupyterFrontEnd } from '@jupyterlab/application';
+import type { Cell } from '@jupyterlab/cells';
+import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { Signal } from '@lumino/signaling';
+import type { ISignal } from '@lumino/signaling';
+
+import type { ICellNavigator, IRoomState, Member, NotebookRef } from '../tokens';
+
+/** Who is followed, in which room. */
+export interface FollowTarget {
+  room: string;
+  user_id: string;
+  name: string;
+  color: string;
+}
+
+export type FollowMode = 'following' | 'paused';
+
+/** The DOM events only a person makes: a programmatic scroll or focus change fires none of them. */
+const LOCAL_NAVIGATION = ['mousedown', 'keydown', 'wheel', 'touchstart'] as const;
+export const FOLLOWED_CELL_CLASS = 'nbrt-followed-cell';
+
+export class Follower {
+  private _target: FollowTarget | null = null;
+  private _mode: FollowMode = 'following';
+  private readonly _changed = new Signal<this, void>(this);
+  private applied = '';
+  private generation = 0;
+  private navigating = 0;
+  private panel: NotebookPanel | null = null;
+  private highlighted: Cell | null = null;
+  private cancelWait: (() => void) | null = null;
+  private readonly onLocalNavigation = (): void => this.pause();
+
+  constructor(
+    private readonly state: IRoomState,
+    private readonly navigator: ICellNavigator,
+    private readonly tracker: INotebookTracker,
+    shell: JupyterFrontEnd.IShell
+  ) {
+    state.changed.connect((_, room) => {
+      if (room !== null && room === this._target?.room) {
+        void this.catchUp();
+      }
+    });
+    shell.currentChanged?.connect((_, change) => {
+      if (this.navigating === 0 && this.panel && change.newValue !== this.panel) {
+        this.pause();
+      }
+    });
+  }
+
+  /** Emits whenever the target or the mode changed (the follow bar listens). */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get target(): FollowTarget | null {
+    return this._target;
+  }
+
+  get mode(): FollowMode {
+    return this._mode;
+  }
+
+  follow(room: string, member: Pick<Member, 'user_id' | 'name' | 'color'>): void {
+    this.release();
+    this._target = { room, user_id: member.user_id, name: member.name, color: member.color };
+    this._mode = 'following';
+    this._changed.emit();
+    void this.catchUp();
+  }
+
+  /** Go back to where the followed person is now, and along with them again. */
+  resume(): void {
+    if (this._target && this._mode === 'paused') {
+      this._mode = 'following';
+      this._changed.emit();
+      void this.catchUp();
+    }
+  }
+
+  pause(): void {
+    if (this._target && this._mode === 'following') {
+      this.release();
+      this._mode = 'paused';
+      this._changed.emit();
+    }
+  }
+
+  stop(): void {
+    if (this._target) {
+      this.release();
+      this._target = null;
+      this._changed.emit();
+    }
+  }
+
+  /** Forget the followed panel, its listeners, the highlight and any navigation under way. */
+  private release(): void {
+    this.generation++;
+    this.applied = '';
+    this.cancelWait?.();
+    this.cancelWait = null;
+    this.highlight(null);
+    if (this.panel) {
+      for (const type of LOCAL_NAVIGATION) {
+        this.panel.node.removeEventListener(type, this.onLocalNavigation, true);
+      }
+      this.panel = null;
+    }
+  }
+
+  private async catchUp(): Promise<void> {
+    const target = this._target;
+    if (!target || this._mode !== 'following') {
+      return;
+    }
+    const member = this.state.members(target.room).find(candidate => candidate.user_id === target.user_id);
+    const notebook = member?.notebook;
+    if (!member || !notebook) {
+      return; // not in a room notebook right now: stay put until they are
+    }
+    const key = `${notebook.id}\n${member.cell ?? ''}`;
+    if (key === this.applied) {
+      return;
+    }
+    this.applied = key;
+    const generation = ++this.generation;
+    this.navigating++;
+    try {
+      await this.show(target.room, notebook, member.cell, generation);
+    } catch (error) {
+      if (generation === this.generation) {
+        this.applied = '';
+        console.warn(`nbrealtime: could not follow ${target.name}: ${String(error)}`);
+      }
+    } finally {
+      this.navigating--;
+    }
+  }
+
+  private async show(room: string, notebook: NotebookRef, cellId: string | null, generation: number): Promise<void> {
+    const path = notebook.path ?? (await this.state.api.openNotebook(room, notebook.id)).path;
+    await this.navigator.goToCell(room, { ...notebook, path }, null);
+    const panel = this.tracker.find(candidate => candidate.context.path === path);
+    if (!panel || generation !== this.generation) {
+      return;
+    }
+    this.watchPanel(panel);
+    if (cellId === null) {
+      this.highlight(null);
+      return;
+    }
+    const index = await this.cellIndex(panel, cellId);
+    if (index < 0 || generation !== this.generation) {
+      return;
+    }
+    panel.content.activeCellIndex = index;
+    await panel.content.scrollToItem(index, 'center');
+    if (generation === this.generation) {
+      this.highlight(panel.content.widgets[index] ?? null);
+    }
+  }
+
+  /** The cell's index, waiting for it when their cell has not reached this server's copy yet; -1 if superseded. */
+  private cellIndex(panel: NotebookPanel, cellId: string): Promise<number> {
+    const find = (): number => panel.content.widgets.findIndex(cell => cell.model.id === cellId);
+    const index = find();
+    const cells = panel.content.model?.cells;
+    if (index >= 0 || !cells) {
+      return Promise.resolve(index);
+    }
+    return new Promise(resolve => {
+      const done = (found: number): void => {
+        cells.changed.disconnect(check);
+        this.cancelWait = null;
+        resolve(found);
+      };
+      const check = (): void => {
+        const found = find();
+        if (found >= 0) {
+          done(found);
+        }
+      };
+      cells.changed.connect(check);
+      this.cancelWait = () => done(-1);
+    });
+  }
+
+  private watchPanel(panel: NotebookPanel): void {
+    if (this.panel === panel) {
+      return;
+    }
+    if (this.panel) {
+      for (const type of LOCAL_NAVIGATION) {
+        this.panel.node.removeEventListener(type, this.onLocalNavigation, true);
+      }
+    }
+    this.panel = panel;
+    for (const type of LOCAL_NAVIGATION) {
+      panel.node.addEventListener(type, this.onLocalNavigation, { capture: true, passive: true });
+    }
+  }
+
+  private highlight(cell: Cell | null): void {
+    this.highlighted?.node.classList.remove(FOLLOWED_CELL_CLASS);
+    this.highlighted = cell;
+    if (cell && this._target) {
+      cell.node.classList.add(FOLLOWED_CELL_CLASS);
+      cell.node.style.setProperty('--nbrt-follow-color', this._target.color);
+    }
+  }
+}

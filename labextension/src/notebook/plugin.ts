@@ -1,0 +1,61 @@
+/**
+ * The plugins that make a room notebook look like one: the registry of room notebooks, and on every notebook panel
+ * the people markers, the "ran by" stamps and — for a viewer — the read-only view.
+ */
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import type { NotebookPanel } from '@jupyterlab/notebook';
+
+import { IRoomState } from '../tokens';
+import { NotebookPeople } from './people';
+import { ReadOnlyView } from './readonly';
+import { IRoomNotebooks, RoomNotebooks } from './roomNotebooks';
+
+export const roomNotebooksPlugin: JupyterFrontEndPlugin<RoomNotebooks> = {
+  id: '@nbrealtime/labextension:room-notebooks',
+  description: 'Which notebooks of this Jupyter server are room notebooks, and in which room.',
+  autoStart: true,
+  requires: [IRoomState, INotebookTracker],
+  provides: IRoomNotebooks,
+  activate: (_app: JupyterFrontEnd, state: IRoomState, tracker: INotebookTracker): RoomNotebooks => {
+    const notebooks = new RoomNotebooks(state);
+    tracker.widgetAdded.connect((_, panel) => void panel.context.ready.then(() => attach(state, notebooks, panel)));
+    return notebooks;
+  }
+};
+
+export const notebookViewsPlugin: JupyterFrontEndPlugin<void> = {
+  id: '@nbrealtime/labextension:notebook-views',
+  description: "Other people's active cells, who ran each cell, and a viewer's read-only notebook.",
+  autoStart: true,
+  requires: [IRoomState, INotebookTracker, IRoomNotebooks],
+  activate: (_app: JupyterFrontEnd, state: IRoomState, tracker: INotebookTracker, notebooks: RoomNotebooks): void => {
+    const decorate = (panel: NotebookPanel): void => {
+      new NotebookPeople(panel, state, notebooks);
+      new ReadOnlyView(panel, notebooks);
+    };
+    tracker.forEach(decorate);
+    tracker.widgetAdded.connect((_, panel) => decorate(panel));
+  }
+};
+
+/**
+ * A notebook just opened: if no room is known to hold it, the rooms' lists may be stale (someone opened it through
+ * the API); if it is a room notebook whose bridge let go (jupyter-server-ydoc dropped the document when its last
+ * browser left), opening it through the API attaches it to the room again (docs/shared-notebooks.md).
+ */
+async function attach(state: IRoomState, notebooks: RoomNotebooks, panel: NotebookPanel): Promise<void> {
+  let known = notebooks.find(panel.context.path);
+  if (!known) {
+    await notebooks.refreshAll();
+    known = notebooks.find(panel.context.path);
+  }
+  if (known && !known.live) {
+    try {
+      await state.api.openNotebook(known.room, known.id);
+      await notebooks.refresh(known.room);
+    } catch (error) {
+      console.warn(`nbrealtime: could not attach ${known.path} to ${known.room} again: ${String(error)}`);
+    }
+  }
+}
