@@ -24,11 +24,13 @@ USERS = ("ann", "ben")
 WAIT = 30.0
 
 
-def start_machines(embedded: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[JupyterLab]]:
+def start_machines(
+    embedded: ServerProcess, tmp_path_factory: pytest.TempPathFactory, users: tuple[str, ...] = USERS
+) -> Iterator[list[JupyterLab]]:
     """A fixture body: one JupyterLab per user (the test may replace one after restarting it); all stopped after."""
     labs: list[JupyterLab] = []
     try:
-        for user in USERS:
+        for user in users:
             home = tmp_path_factory.mktemp(f"machine-{user}")
             # collaborative: the shared notebook is JupyterLab's own collaborative document on each machine
             labs.append(JupyterLab.in_home(home, embedded, user, collaborative=True))

@@ -35,6 +35,8 @@ export class Follower {
   private panel: NotebookPanel | null = null;
   private highlighted: Cell | null = null;
   private cancelWait: (() => void) | null = null;
+  /** Room notebooks this follower made files here: room + id → the promise of their path. */
+  private readonly opened = new Map<string, Promise<string>>();
   private readonly onLocalNavigation = (): void => this.pause();
 
   constructor(
@@ -146,7 +148,7 @@ export class Follower {
   }
 
   private async show(room: string, notebook: NotebookRef, cellId: string | null, generation: number): Promise<void> {
-    const path = notebook.path ?? (await this.state.api.openNotebook(room, notebook.id)).path;
+    const path = notebook.path ?? (await this.openHere(room, notebook.id));
     await this.navigator.goToCell(room, { ...notebook, path }, null);
     const panel = this.tracker.find(candidate => candidate.context.path === path);
     if (!panel || generation !== this.generation) {
@@ -166,6 +168,21 @@ export class Follower {
     if (generation === this.generation) {
       this.highlight(panel.content.widgets[index] ?? null);
     }
+  }
+
+  /**
+   * Make a room notebook a file here once: the room frames that follow may still say it is not open here, and the
+   * bridge must not be asked to open one notebook twice at once.
+   */
+  private openHere(room: string, id: string): Promise<string> {
+    const key = `${room}\n${id}`;
+    let opening = this.opened.get(key);
+    if (!opening) {
+      opening = this.state.api.openNotebook(room, id).then(answer => answer.path);
+      opening.catch(() => this.opened.delete(key));
+      this.opened.set(key, opening);
+    }
+    return opening;
   }
 
   /** The cell's index, waiting for it when their cell has not reached this server's copy yet; -1 if superseded. */

@@ -19,7 +19,7 @@ export const roomNotebooksPlugin: JupyterFrontEndPlugin<RoomNotebooks> = {
   provides: IRoomNotebooks,
   activate: (_app: JupyterFrontEnd, state: IRoomState, tracker: INotebookTracker): RoomNotebooks => {
     const notebooks = new RoomNotebooks(state);
-    tracker.widgetAdded.connect((_, panel) => void panel.context.ready.then(() => attach(state, notebooks, panel)));
+    tracker.widgetAdded.connect((_, panel) => void panel.context.ready.then(() => refreshIfUnknown(notebooks, panel)));
     return notebooks;
   }
 };
@@ -39,23 +39,9 @@ export const notebookViewsPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-/**
- * A notebook just opened: if no room is known to hold it, the rooms' lists may be stale (someone opened it through
- * the API); if it is a room notebook whose bridge let go (jupyter-server-ydoc dropped the document when its last
- * browser left), opening it through the API attaches it to the room again (docs/shared-notebooks.md).
- */
-async function attach(state: IRoomState, notebooks: RoomNotebooks, panel: NotebookPanel): Promise<void> {
-  let known = notebooks.find(panel.context.path);
-  if (!known) {
+/** A notebook just opened that no room is known to hold: the rooms' lists may be stale (it was opened through the API). */
+async function refreshIfUnknown(notebooks: RoomNotebooks, panel: NotebookPanel): Promise<void> {
+  if (!notebooks.find(panel.context.path)) {
     await notebooks.refreshAll();
-    known = notebooks.find(panel.context.path);
-  }
-  if (known && !known.live) {
-    try {
-      await state.api.openNotebook(known.room, known.id);
-      await notebooks.refresh(known.room);
-    } catch (error) {
-      console.warn(`nbrealtime: could not attach ${known.path} to ${known.room} again: ${String(error)}`);
-    }
   }
 }

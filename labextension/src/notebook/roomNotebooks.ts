@@ -17,8 +17,6 @@ export interface RoomNotebook {
   path: string;
   /** This user is a viewer in the room: the notebook must not be edited here. */
   read_only: boolean;
-  /** This server's copy is bridged to the room right now. */
-  live: boolean;
 }
 
 export const IRoomNotebooks = new Token<RoomNotebooks>(
@@ -69,8 +67,7 @@ export class RoomNotebooks {
         id: String(item.id),
         name: String(item.name),
         path: String(item.path),
-        read_only: item.read_only === true,
-        live: item.live === true
+        read_only: item.read_only === true
       }))
     );
     this._changed.emit();
