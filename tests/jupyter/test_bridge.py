@@ -5,31 +5,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 import nbrealtime
-from nbrealtime.launcher import ServerProcess, start_server
+from nbrealtime.launcher import ServerProcess
 from tests.browser.harness import JupyterLab
 from tests.client.support import create_open_room
-from tests.jupyter.support import api, start_machines, until_on_disk
+from tests.jupyter.support import api, until_on_disk
 
 pytestmark = pytest.mark.shared_notebook
 
 WAIT = 30.0
-
-
-@pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = start_server(tmp_path_factory.mktemp("nbrt-server"))
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
-def machines(embedded: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[JupyterLab]]:
-    yield from start_machines(embedded, tmp_path_factory)
 
 
 @pytest.fixture

@@ -120,6 +120,9 @@ class Access:
     def on_role(self, callback: Callable[[str | None], None]) -> Callable[[str | None], None]:
         return self._on_role.add(callback)
 
+    def off_role(self, callback: Callable[[str | None], None]) -> None:
+        self._on_role.remove(callback)
+
     def set_own_role(self, role: str | None) -> None:
         """Your role as the backend now says (None: removed); ``on_role`` callbacks hear of a change."""
         if role != self.role:

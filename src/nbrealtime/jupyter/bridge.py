@@ -19,11 +19,11 @@ from typing import Any
 
 from jupyter_server.utils import ensure_async
 
-import nbrealtime
 from nbrealtime.features.room import Room
 from nbrealtime.features.shared_notebook import Diverged, NotebookInfo, SharedNotebook
 from nbrealtime.features.synced_doc import b64, unb64
 from nbrealtime.jupyter import LINKS_FILE
+from nbrealtime.jupyter.rooms import rooms_for
 
 __all__ = ["NotebookBridge", "bridge_for"]
 
@@ -61,7 +61,7 @@ class NotebookBridge:
         self._contents = serverapp.contents_manager
         self._root = Path(serverapp.root_dir)
         self._loop = asyncio.get_running_loop()
-        self._rooms: dict[str, Room] = {}
+        self._rooms = rooms_for(serverapp)  # shared with the lab API: one connection per room
         self._open: dict[tuple[str, str], SharedNotebook] = {}
         self._links_path = self._root / LINKS_FILE
         self._links = self._read_links()
@@ -128,20 +128,21 @@ class NotebookBridge:
             except Exception as error:
                 log.warning("nbrealtime: could not reopen notebook %s of room %s: %s", notebook_id, room, error)
 
+    def paths(self, room: str) -> dict[str, str]:
+        """Where each of the room's notebooks opened here is on this server: ``{notebook id: path}``."""
+        return {link.id: link.path for link in list(self._links.values()) if link.room == room}
+
     async def close(self) -> None:
         for (room, _), notebook in list(self._open.items()):
-            await self._rooms[room].aclose_notebook(notebook)
+            await (await self._room(room)).aclose_notebook(notebook)
         self._open.clear()
-        for room in self._rooms.values():
-            await room.aclose()
+        await self._rooms.close()
 
     # ------------------------------------------------------------------ internals
 
     async def _room(self, name: str) -> Room:
-        room = self._rooms.get(name)
-        if room is None:
-            room = self._rooms[name] = await nbrealtime.aconnect(name)
-        return room
+        """The room, held for as long as this server runs (its notebooks stay live)."""
+        return await self._rooms.get(name, self)
 
     def _in_doc_thread(self, function: Any) -> None:
         """A live document is read and changed only on the Jupyter server's own loop, inside a task (its room's

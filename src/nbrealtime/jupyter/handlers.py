@@ -16,6 +16,8 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from nbrealtime.jupyter.lab_handlers import lab_routes
+
 if TYPE_CHECKING:
     from nbrealtime.jupyter.bridge import NotebookBridge
 
@@ -68,11 +70,13 @@ def _message(error: BaseException) -> str:
 
 
 def register_handlers(serverapp: Any) -> None:
-    base = url_path_join(serverapp.web_app.settings["base_url"], "nbrealtime/api/rooms")
+    base_url = serverapp.web_app.settings["base_url"]
+    base = url_path_join(base_url, "nbrealtime/api/rooms")
     serverapp.web_app.add_handlers(
         ".*$",
         [
             (url_path_join(base, ROOM, "notebooks"), NotebooksHandler),
             (url_path_join(base, ROOM, "notebooks", r"(?P<ref>[^/]+)", "open"), OpenHandler),
+            *lab_routes(base_url),
         ],
     )

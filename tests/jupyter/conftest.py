@@ -1,0 +1,29 @@
+"""Two JupyterLab "machines" against one embedded server, shared by a test module's cases (they are slow to start)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from nbrealtime.launcher import ServerProcess, start_server
+from tests.browser.harness import JupyterLab
+from tests.jupyter.support import start_machines
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = start_server(tmp_path_factory.mktemp("nbrt-server"))
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def server(embedded: ServerProcess) -> ServerProcess:
+    """The machines' server is the one this process's rooms and peers use too (see ``env``)."""
+    return embedded
+
+
+@pytest.fixture(scope="module")
+def machines(embedded: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[JupyterLab]]:
+    yield from start_machines(embedded, tmp_path_factory)
