@@ -18,11 +18,12 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 
 import nbrealtime
 from nbrealtime.features.room import Room
 from nbrealtime.launcher import ServerProcess
-from tests.browser.harness import HELPERS, KERNEL_MS, VIEWPORT, HarnessError, JupyterLab, NotebookPage
+from tests.browser.harness import HELPERS, KERNEL_MS, VIEWPORT, WAIT_MS, HarnessError, JupyterLab, NotebookPage
 from tests.client.support import WAIT
 
 USERS = ("alice", "bob")
@@ -136,9 +137,12 @@ async def people_of(
     """A fixture body: the test's people; afterwards every page and kernel is closed, and a browser error nbrealtime
     caused fails the test."""
     opened = People(machines, browser, env, test_name)
+    # a state that crosses the backend and a second server: the machine is shared, so Playwright's 5 s is too short
+    expect.set_options(timeout=WAIT_MS)
     try:
         yield opened
     finally:
+        expect.set_options(timeout=None)
         await opened.close()
     caused = {view.path: view.nbrt_errors for view in opened.views if view.nbrt_errors}
     if caused:

@@ -87,7 +87,7 @@ function ownerControls(context: SidebarContext, info: RoomInfo, member: Member, 
       }),
     {
       'aria-label': `Remove ${member.name} from ${info.room}`,
-      className: 'jp-Button nbrt-lab-button nbrt-lab-remove',
+      className: 'jp-mod-styled jp-mod-reject nbrt-lab-button nbrt-lab-remove',
       'data-focus-key': `remove:${member.user_id}`
     }
   );

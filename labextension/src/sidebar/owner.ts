@@ -34,7 +34,7 @@ export function ownerSection(
         links.set(invite.id, invite.link);
         announcer.say(await copyText(invite.link, `Invite link for a new ${invite.role} created`));
       }),
-    { 'data-focus-key': 'invite-create', className: 'jp-Button jp-mod-accept nbrt-lab-button nbrt-lab-invite' }
+    { 'data-focus-key': 'invite-create', className: 'jp-mod-styled jp-mod-accept nbrt-lab-button nbrt-lab-invite' }
   );
   const invites = h('ul', { className: 'nbrt-lab-invites', 'aria-label': `Open invites to ${info.room}` });
   const open = info.invites.filter(invite => invite.usable && !invite.revoked);
@@ -91,7 +91,11 @@ function inviteRow(
             await context.api.deleteInvite(info.room, invite.id);
             announcer.say(`The ${invite.role} invite was revoked.`);
           }),
-        { 'aria-label': `Revoke the ${invite.role} invite`, 'data-focus-key': `revoke:${invite.id}` }
+        {
+          'aria-label': `Revoke the ${invite.role} invite`,
+          'data-focus-key': `revoke:${invite.id}`,
+          className: 'jp-mod-styled jp-mod-reject nbrt-lab-button'
+        }
       )
     )
   );
