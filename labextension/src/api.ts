@@ -9,9 +9,9 @@ import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
 import type {
-  Invite,
   Me,
   Member,
+  NewInvite,
   NotebookRef,
   Role,
   RoomInfo,
@@ -69,7 +69,11 @@ export class LabApi {
     return this.request('GET', roomPath(room));
   }
 
-  createInvite(room: string, role: Role, options: { expires_in?: number; uses?: number | null } = {}): Promise<Invite> {
+  createInvite(
+    room: string,
+    role: Role,
+    options: { expires_in?: number; uses?: number | null } = {}
+  ): Promise<NewInvite> {
     return this.request('POST', roomPath(room, 'invites'), { role, ...options });
   }
 

@@ -18,6 +18,7 @@ import { NotificationBridge } from './notifications';
 import { RoomSidebar } from './sidebar/panel';
 import { RoomState } from './state';
 import { ICellNavigator, IRoomState } from './tokens';
+import { WhereReporter } from './where';
 
 export * from './tokens';
 export { ApiError, LabApi } from './api';
@@ -83,11 +84,22 @@ const notificationsPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
+const wherePlugin: JupyterFrontEndPlugin<void> = {
+  id: '@nbrealtime/labextension:where',
+  description: 'Tells the rooms which notebook and cell this user is at, and whether they are editing or running it.',
+  autoStart: true,
+  requires: [IRoomState, INotebookTracker],
+  activate: (_app: JupyterFrontEnd, state: IRoomState, tracker: INotebookTracker): void => {
+    new WhereReporter(state, tracker);
+  }
+};
+
 export default [
   stateplugin,
   navigatorPlugin,
   sidebarPlugin,
   notificationsPlugin,
+  wherePlugin,
   // follow and presenter mode, room notebooks in the notebook view, share/open, large outputs (helper B2)
   roomNotebooksPlugin,
   notebookViewsPlugin,

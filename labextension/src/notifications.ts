@@ -28,6 +28,8 @@ export class NotificationBridge {
   /** JupyterLab notifications this bridge removes itself (their removal is not a user's "read"). */
   private readonly removing = new Set<string>();
   private readonly loaded = new Set<string>();
+  /** Listed without a toast (they were there before this page, or a state frame brought them). */
+  private readonly quiet = new Set<Key>();
 
   constructor(
     private readonly state: IRoomState,
@@ -78,6 +80,9 @@ export class NotificationBridge {
 
   private show(notification: RoomNotification, toast: boolean): void {
     const key = keyOf(notification);
+    if (toast && this.quiet.has(key)) {
+      this.dismiss(key); // listed quietly by a state frame that overtook it: it is new, so it toasts after all
+    }
     if (notification.read || this.shown.has(key) || this.readHere.has(key)) {
       return;
     }
@@ -111,6 +116,9 @@ export class NotificationBridge {
     });
     this.shown.set(key, id);
     this.byLabId.set(id, notification);
+    if (!toast) {
+      this.quiet.add(key);
+    }
   }
 
   private markRead(notification: RoomNotification): void {
@@ -149,6 +157,7 @@ export class NotificationBridge {
     if (notification) {
       this.byLabId.delete(id);
       this.shown.delete(keyOf(notification));
+      this.quiet.delete(keyOf(notification));
     }
   }
 }

@@ -31,7 +31,20 @@ export interface Member {
   you: boolean;
 }
 
+/** An invite as a room's state lists it (its token is shown once, when it is made: see `NewInvite`). */
 export interface Invite {
+  id: string;
+  role: Role;
+  expires_at: string | null;
+  max_uses: number | null;
+  used: number;
+  revoked: boolean;
+  usable: boolean;
+  created_at: string;
+}
+
+/** The answer to making an invite: `link` is the text to send (`nbrt-invite:ROOM:TOKEN`). */
+export interface NewInvite {
   id: string;
   role: Role;
   token: string;

@@ -1,6 +1,6 @@
 /**
- * Follow and presenter mode: "where I am" reports, following a member picked in the sidebar (with its bar), and
- * presenting to a room, with their commands.
+ * Follow and presenter mode: following a member picked in the sidebar (with its bar), and presenting to a room, with
+ * their commands.
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, InputDialog, Notification } from '@jupyterlab/apputils';
@@ -13,7 +13,6 @@ import { ICellNavigator, IRoomState } from '../tokens';
 import { FollowBar } from './bar';
 import { Follower } from './follower';
 import { Presenting } from './presenter';
-import { WhereReporter } from './where';
 
 export const STOP_FOLLOWING_COMMAND = 'nbrealtime:stop-following';
 export const PRESENT_COMMAND = 'nbrealtime:present';
@@ -21,7 +20,7 @@ const CATEGORY = 'nbrealtime';
 
 export const followPlugin: JupyterFrontEndPlugin<void> = {
   id: '@nbrealtime/labextension:follow',
-  description: 'Reports where you are in room notebooks; follow a colleague or present to the room.',
+  description: 'Follow a colleague, or present to the room.',
   autoStart: true,
   requires: [IRoomState, ICellNavigator, INotebookTracker, IRoomNotebooks],
   optional: [ICommandPalette],
@@ -33,7 +32,6 @@ export const followPlugin: JupyterFrontEndPlugin<void> = {
     notebooks: RoomNotebooks,
     palette: ICommandPalette | null
   ): void => {
-    new WhereReporter(state.api, tracker, notebooks);
     const follower = new Follower(state, navigator, tracker, app.shell);
     state.followRequested.connect((_, { room, member }) => follower.follow(room, member));
     Widget.attach(new FollowBar(follower), document.body);

@@ -27,7 +27,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 
 /** A real button with a label for screen readers (`label` defaults to its text). */
 export function button(text: string, onClick: () => void, props: Partial<Record<string, string>> = {}): HTMLButtonElement {
-  const element = h('button', { type: 'button', className: 'jp-Button nbrt-lab-button', ...props }, text);
+  const element = h('button', { type: 'button', className: 'jp-mod-styled jp-mod-reject nbrt-lab-button', ...props }, text);
   element.addEventListener('click', onClick);
   return element;
 }

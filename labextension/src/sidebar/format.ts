@@ -47,3 +47,8 @@ export function ago(iso: string | null, now: number = Date.now()): string {
 export function statusText(member: Member): string {
   return member.status === 'offline' ? `offline, last seen ${ago(member.last_seen)}` : member.status;
 }
+
+/** "a viewer", "an editor", "an owner". */
+export function article(role: string): string {
+  return /^[aeiou]/.test(role) ? 'an' : 'a';
+}

@@ -13,7 +13,7 @@ export function joinForm(context: SidebarContext): HTMLElement {
     autocomplete: 'off',
     spellcheck: 'false'
   });
-  const submit = h('button', { type: 'submit', className: 'jp-Button jp-mod-accept nbrt-lab-button' }, 'Join');
+  const submit = h('button', { type: 'submit', className: 'jp-mod-styled jp-mod-accept nbrt-lab-button' }, 'Join');
   const form = h(
     'form',
     { className: 'nbrt-lab-join', 'aria-label': 'Join with an invite' },

@@ -2,7 +2,7 @@
 import type { Member, Role, RoomInfo } from '../tokens';
 import type { Announcer, SidebarContext } from './context';
 import { button, h, select } from './dom';
-import { initials, safeColor, statusText, textOn } from './format';
+import { article, initials, safeColor, statusText, textOn } from './format';
 
 export const ROLES: ReadonlyArray<readonly [Role, string]> = [
   ['viewer', 'Viewer'],
@@ -67,7 +67,7 @@ function ownerControls(context: SidebarContext, info: RoomInfo, member: Member, 
     role =>
       void announcer.guard(async () => {
         await context.api.setRole(info.room, member.user_id, role as Role);
-        announcer.say(`${member.name} is now ${role === 'owner' ? 'an' : 'a'} ${role}.`);
+        announcer.say(`${member.name} is now ${article(role)} ${role}.`);
       }),
     { 'aria-label': `Role of ${member.name}`, 'data-focus-key': `role:${member.user_id}` }
   );
@@ -87,7 +87,7 @@ function ownerControls(context: SidebarContext, info: RoomInfo, member: Member, 
       }),
     {
       'aria-label': `Remove ${member.name} from ${info.room}`,
-      className: 'jp-Button nbrt-lab-button nbrt-lab-remove',
+      className: 'jp-mod-styled jp-mod-reject nbrt-lab-button nbrt-lab-remove',
       'data-focus-key': `remove:${member.user_id}`
     }
   );

@@ -2,7 +2,7 @@
 import type { Invite, Role, RoomInfo, RoomSettings } from '../tokens';
 import type { Announcer, SidebarContext } from './context';
 import { button, h, select } from './dom';
-import { ago } from './format';
+import { ago, article } from './format';
 import { ROLES } from './member';
 
 const OPEN_TO: ReadonlyArray<readonly [RoomSettings['open_to'], string]> = [
@@ -11,7 +11,16 @@ const OPEN_TO: ReadonlyArray<readonly [RoomSettings['open_to'], string]> = [
 ];
 const JOIN_ROLES = ROLES.filter(([role]) => role !== 'owner');
 
-export function ownerSection(context: SidebarContext, info: RoomInfo, announcer: Announcer): HTMLElement {
+/**
+ * `links`: the links of invites made in this sidebar (the server shows an invite's token only once), so they can be
+ * copied again.
+ */
+export function ownerSection(
+  context: SidebarContext,
+  info: RoomInfo,
+  announcer: Announcer,
+  links: Map<string, string>
+): HTMLElement {
   let inviteRole: Role = 'editor';
   const roleSelect = select(ROLES, inviteRole, value => (inviteRole = value as Role), {
     'aria-label': `Role of the people a new invite to ${info.room} lets in`,
@@ -22,35 +31,51 @@ export function ownerSection(context: SidebarContext, info: RoomInfo, announcer:
     () =>
       void announcer.guard(async () => {
         const invite = await context.api.createInvite(info.room, inviteRole);
+        links.set(invite.id, invite.link);
         announcer.say(await copyText(invite.link, `Invite link for a new ${invite.role} created`));
       }),
-    { 'data-focus-key': 'invite-create', className: 'jp-Button jp-mod-accept nbrt-lab-button nbrt-lab-invite' }
+    { 'data-focus-key': 'invite-create', className: 'jp-mod-styled jp-mod-accept nbrt-lab-button nbrt-lab-invite' }
   );
   const invites = h('ul', { className: 'nbrt-lab-invites', 'aria-label': `Open invites to ${info.room}` });
-  for (const invite of info.invites) {
-    invites.append(inviteRow(context, info, invite, announcer));
+  const open = info.invites.filter(invite => invite.usable && !invite.revoked);
+  for (const invite of open) {
+    invites.append(inviteRow(context, info, invite, announcer, links.get(invite.id)));
   }
   return h(
     'section',
     { className: 'nbrt-lab-owner', 'aria-label': `Manage ${info.room}` },
     h('h4', { className: 'nbrt-lab-subtitle' }, 'Invite'),
     h('div', { className: 'nbrt-lab-form-row' }, roleSelect, create),
-    info.invites.length ? invites : null,
+    open.length ? invites : null,
     h('h4', { className: 'nbrt-lab-subtitle' }, 'Who can join'),
     accessRow(context, info, announcer)
   );
 }
 
-function inviteRow(context: SidebarContext, info: RoomInfo, invite: Invite, announcer: Announcer): HTMLElement {
-  const link = h('input', {
-    type: 'text',
-    readonly: true,
-    className: 'nbrt-lab-input nbrt-lab-invite-link',
-    'aria-label': `Invite link for a ${invite.role}`,
-    value: invite.link
-  });
-  const uses = invite.uses === null ? 'unlimited uses' : invite.uses === 1 ? '1 use' : `${invite.uses} uses`;
+function inviteRow(
+  context: SidebarContext,
+  info: RoomInfo,
+  invite: Invite,
+  announcer: Announcer,
+  link: string | undefined
+): HTMLElement {
+  const uses = invite.max_uses === null ? `used ${invite.used}×` : `${invite.used} of ${invite.max_uses} uses`;
   const expires = invite.expires_at ? `, expires ${expiresText(invite.expires_at)}` : '';
+  const copy = link
+    ? [
+        h('input', {
+          type: 'text',
+          readonly: true,
+          className: 'nbrt-lab-input nbrt-lab-invite-link',
+          'aria-label': `Invite link for ${article(invite.role)} ${invite.role}`,
+          value: link
+        }),
+        button('Copy', () => void copyText(link, 'Invite link').then(text => announcer.say(text)), {
+          'aria-label': `Copy the ${invite.role} invite link`,
+          'data-focus-key': `copy:${invite.id}`
+        })
+      ]
+    : [];
   return h(
     'li',
     { className: 'nbrt-lab-invite-row', 'data-invite': invite.id },
@@ -58,11 +83,7 @@ function inviteRow(context: SidebarContext, info: RoomInfo, invite: Invite, anno
     h(
       'span',
       { className: 'nbrt-lab-form-row' },
-      link,
-      button('Copy', () => void copyText(invite.link, 'Invite link').then(text => announcer.say(text)), {
-        'aria-label': `Copy the ${invite.role} invite link`,
-        'data-focus-key': `copy:${invite.id}`
-      }),
+      ...copy,
       button(
         'Revoke',
         () =>
@@ -70,7 +91,11 @@ function inviteRow(context: SidebarContext, info: RoomInfo, invite: Invite, anno
             await context.api.deleteInvite(info.room, invite.id);
             announcer.say(`The ${invite.role} invite was revoked.`);
           }),
-        { 'aria-label': `Revoke the ${invite.role} invite`, 'data-focus-key': `revoke:${invite.id}` }
+        {
+          'aria-label': `Revoke the ${invite.role} invite`,
+          'data-focus-key': `revoke:${invite.id}`,
+          className: 'jp-mod-styled jp-mod-reject nbrt-lab-button'
+        }
       )
     )
   );

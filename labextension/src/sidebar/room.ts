@@ -13,6 +13,7 @@ export class RoomSection {
   private readonly body: HTMLElement;
   /** Kept across renders, so what the last action said stays visible after the state it caused arrives. */
   private readonly announcer = new Announcer('nbrt-lab-room-status');
+  private readonly inviteLinks = new Map<string, string>();
 
   constructor(
     private readonly context: SidebarContext,
@@ -59,7 +60,7 @@ export class RoomSection {
       h('p', { className: 'nbrt-lab-muted nbrt-lab-count' }, `${online} of ${info.members.length} online`),
       members,
       this.announcer.node,
-      info.role === 'owner' ? ownerSection(this.context, info, this.announcer) : null
+      info.role === 'owner' ? ownerSection(this.context, info, this.announcer, this.inviteLinks) : null
     ].filter((part): part is HTMLElement => part !== null);
   }
 }
