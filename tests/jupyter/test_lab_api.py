@@ -308,3 +308,14 @@ def test_malformed_frames_get_an_error_and_the_socket_keeps_serving(
     socket.expect("pong")
     socket.send({"type": "where", "room": ann_kernel.name, "path": None, "cell": None, "activity": "running"})
     socket.expect("room", lambda f: (member(f, "ann") or {}).get("activity") == "running", "the where after errors")
+
+
+def test_settings_and_invites_changed_in_a_kernel_reach_the_websocket(
+    machines: list[JupyterLab], ann_kernel: Room, sockets: list[LiveSocket]
+) -> None:
+    socket = live(machines[0], sockets)
+    socket.expect("room", lambda f: f["room"] == ann_kernel.name and f["settings"]["open_to"] == "invited")
+    ann_kernel.settings(open_to="signed_in", role="editor")
+    socket.expect("room", lambda f: f["settings"] == {"open_to": "signed_in", "role": "editor"}, "the new settings")
+    invite = ann_kernel.invite("viewer")
+    socket.expect("room", lambda f: [i["id"] for i in f["invites"]] == [invite.id], "the kernel's invite")

@@ -354,6 +354,7 @@ class LabState:
         presence, access, notifications = room.presence, room.access, room.notifications
         listen(presence.on_change, presence.off_change, on_loop(lambda _members: self._mark(name, "room")))
         listen(access.on_role, access.off_role, on_loop(lambda role: self._role_changed(name, role)))
+        listen(access.on_change, access.off_change, on_loop(lambda _table: self._mark(name, "room")))
         listen(notifications.on_change, notifications.off_change, on_loop(lambda _: self._mark(name, "notifications")))
         listen(
             notifications.on_new, notifications.off_new, on_loop(lambda item: self._spawn(self._send_new(room, item)))
