@@ -319,3 +319,17 @@ def test_settings_and_invites_changed_in_a_kernel_reach_the_websocket(
     socket.expect("room", lambda f: f["settings"] == {"open_to": "signed_in", "role": "editor"}, "the new settings")
     invite = ann_kernel.invite("viewer")
     socket.expect("room", lambda f: [i["id"] for i in f["invites"]] == [invite.id], "the kernel's invite")
+
+
+def test_a_room_joined_in_a_kernel_is_listed_live(
+    machines: list[JupyterLab], ann_kernel: Room, rooms: list[Room], sockets: list[LiveSocket]
+) -> None:
+    socket = live(machines[1], sockets)
+    assert all(r["room"] != ann_kernel.name for r in socket.expect("hello")["rooms"])
+    rooms.append(nbrealtime.connect(invite=ann_kernel.invite("viewer"), user="ben"))  # ben's kernel joins
+    listed = socket.expect("rooms", lambda f: {"room": ann_kernel.name, "role": "viewer"} in f["rooms"])
+    assert all(r["role"] in ("owner", "editor", "viewer") for r in listed["rooms"])
+    state = socket.expect("room", lambda f: f["room"] == ann_kernel.name, "the new room's state")
+    assert state["role"] == "viewer" and member(state, "ben")["you"] is True
+    ann_kernel.set_role("ben", "editor")
+    socket.expect("rooms", lambda f: {"room": ann_kernel.name, "role": "editor"} in f["rooms"], "ben's new role")
