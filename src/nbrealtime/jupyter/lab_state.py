@@ -25,7 +25,7 @@ from nbrealtime.client.loop import BackgroundLoop, background_loop
 from nbrealtime.client.session import AuthSession
 from nbrealtime.discovery import default_data_dir
 from nbrealtime.features.access import parse_invite
-from nbrealtime.features.members import color_for
+from nbrealtime.features.members import Member, color_for
 from nbrealtime.features.room import Room, _user_name
 from nbrealtime.jupyter.lab_json import (
     NotebookRefs,
@@ -251,24 +251,30 @@ class LabState:
 
     async def subscribe(self, listener: Listener) -> None:
         """Send ``listener`` the hello and every room's state, then every change until :meth:`unsubscribe`."""
+        memberships = await self.rooms()
+        listener({"type": "hello", "me": await self.me(), "rooms": memberships})
         async with self._watch_lock:
-            self._listeners.append(listener)
-            memberships = self._memberships = await self.rooms()
-            for membership in memberships:
-                if membership["room"] not in self._watches:
-                    await self._watch(membership["room"])
+            self._listeners.append(listener)  # from here on it hears every change (each a whole state)
+            self._memberships = memberships
+            for name in [m["room"] for m in memberships if m["room"] not in self._watches]:
+                try:
+                    await self._watch(name)
+                except Exception as error:  # the other rooms still work
+                    log.warning("nbrealtime: could not join room %s for JupyterLab: %s", name, error)
+                    listener({"type": "error", "message": f"nbrealtime could not join room {name!r}: {error}"})
             if not self._watching_memberships:
                 self._watching_memberships = True
                 on_loop = self._loop.call_soon_threadsafe
                 await (await self._signed_in()).watch_memberships(lambda: on_loop(self._spawn, self._rooms_changed()))
-        listener({"type": "hello", "me": await self.me(), "rooms": memberships})
-        for watch in list(self._watches.values()):
+            watches = list(self._watches.values())
+        for watch in watches:
             listener(await self._room_frame(watch.room))
             listener(await self._notifications_frame(watch.room))
             present = await self._present_frame(watch.room)
             if present["presenter"] is not None:
                 listener(present)
-            watch.last_present = present
+            if watch.last_present is None:  # else the others may not have heard of this one yet: the flush tells
+                watch.last_present = present
 
     def unsubscribe(self, listener: Listener) -> None:
         """Stop sending to ``listener``; once the last is gone, this user is no longer anywhere in JupyterLab (nor
@@ -315,7 +321,7 @@ class LabState:
             self._rooms.release(name, holder)
 
     @staticmethod
-    def _member(room: Room, user_id: str) -> Any:
+    def _member(room: Room, user_id: str) -> Member:
         for member in room.members:
             if member.id == user_id:
                 return member
