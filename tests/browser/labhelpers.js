@@ -32,13 +32,13 @@
       };
     },
 
-    /** The follow bar's text and whether it offers Resume, or null when it is hidden. */
+    /** The follow bar's text and whether it shows Resume, or null when it is not shown. */
     bar() {
       const bar = document.querySelector(".nbrt-follow-bar");
-      if (!bar || bar.classList.contains("lm-mod-hidden")) return null;
+      if (!bar || !bar.checkVisibility()) return null;
       return {
         text: bar.querySelector(".nbrt-follow-text").textContent,
-        resume: !bar.querySelector(".nbrt-follow-resume").hidden,
+        resume: bar.querySelector(".nbrt-follow-resume").checkVisibility(),
       };
     },
 

@@ -83,6 +83,11 @@ async def where_in_sidebar(page: NotebookPage, team: Team, user: str, text: str)
     )
 
 
+async def in_theme(page: NotebookPage, theme: str) -> None:
+    await page.js("(theme) => window.__lab.command('apputils:change-theme', {theme})", theme)
+    await page.until("(theme) => document.body.dataset.jpThemeName === theme", theme, what=f"the {theme} theme")
+
+
 async def follow_in_sidebar(page: NotebookPage, team: Team, user: str) -> None:
     member = page.page.locator(f"{SIDEBAR} [data-room='{team.room}'] li[data-user='{team.ids[user]}']")
     await member.locator("button.nbrt-lab-member-main").click()
@@ -119,7 +124,7 @@ async def test_following_a_colleague_on_another_server_through_cell_and_notebook
     await follows(ben, second, await click_cell(ann, 1), "ben's view to follow ann into the second notebook")
 
     # a click of ben's own stops following: ann moves on without him
-    await ben.screenshot(ben.page.locator(".jp-LabShell"), "lab-follow-light")
+    await ben.screenshot(ben.page.locator("#main"), "lab-follow-light")
     mine = await click_cell(ben, 0)
     await bar(ben, "Stopped following ann", resume=True)
     await click_cell(ann, 2)
@@ -131,6 +136,9 @@ async def test_following_a_colleague_on_another_server_through_cell_and_notebook
     await ben.page.locator(".nbrt-follow-resume").click()
     await follows(ben, second, (await view(ann))["active"], "ben's view to catch up with ann after Resume")
     await bar(ben, "Following ann")
+    await in_theme(ben, "JupyterLab Dark")
+    await ben.screenshot(ben.page.locator("#main"), "lab-follow-dark")
+    await in_theme(ben, "JupyterLab Light")
     await ben.js("() => window.jupyterapp.shell.currentWidget.content.node.focus()")
     await ben.page.keyboard.press("ArrowUp")
     await bar(ben, "Stopped following ann", resume=True)

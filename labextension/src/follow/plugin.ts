@@ -45,7 +45,7 @@ export const followPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(PRESENT_COMMAND, {
       label: () => (presenting.presentingIn.length ? 'Stop presenting' : 'Present to the room'),
       caption: 'Ask everyone in one of your rooms to follow you.',
-      isEnabled: () => presenting.presentingIn.length > 0 || ownedRooms(state).length > 0,
+      isEnabled: () => presenting.presentingIn.length > 0 || presentableRooms(state).length > 0,
       isToggled: () => presenting.presentingIn.length > 0,
       execute: async args => {
         try {
@@ -63,13 +63,14 @@ export const followPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-function ownedRooms(state: IRoomState): string[] {
-  return state.rooms.filter(summary => summary.role === 'owner').map(summary => summary.room);
+/** Owners and editors may present (docs/lab-api.md); viewers may not. */
+function presentableRooms(state: IRoomState): string[] {
+  return state.rooms.filter(summary => summary.role !== 'viewer').map(summary => summary.room);
 }
 
 /**
  * Stop presenting where this user presents; otherwise present to `room`, else the room of the current notebook,
- * else the one owned room, else the one the user picks.
+ * else the only room they may present to, else the one they pick.
  */
 async function togglePresenting(
   state: IRoomState,
@@ -82,14 +83,14 @@ async function togglePresenting(
     await Promise.all(presenting.presentingIn.map(room => presenting.present(room, false)));
     return;
   }
-  const owned = ownedRooms(state);
+  const rooms = presentableRooms(state);
   const current = tracker.currentWidget ? notebooks.find(tracker.currentWidget.context.path)?.room : undefined;
-  let room = typeof requested === 'string' ? requested : current && owned.includes(current) ? current : undefined;
-  if (room === undefined && owned.length === 1) {
-    room = owned[0];
+  let room = typeof requested === 'string' ? requested : current && rooms.includes(current) ? current : undefined;
+  if (room === undefined && rooms.length === 1) {
+    room = rooms[0];
   }
   if (room === undefined) {
-    const result = await InputDialog.getItem({ title: 'Present to the room', label: 'Room', items: owned, current: 0 });
+    const result = await InputDialog.getItem({ title: 'Present to the room', label: 'Room', items: rooms, current: 0 });
     if (!result.button.accept || !result.value) {
       return;
     }
