@@ -83,7 +83,8 @@ def free_port() -> int:
 
 
 class JupyterLab:
-    """A ``jupyter lab`` subprocess on a free loopback port with a temp root, settings and workspaces.
+    """A ``jupyter lab`` subprocess on a free loopback port with a temp root, settings and workspaces
+    (``app="notebook"``: Notebook 7's ``jupyter notebook`` instead).
 
     ``collaborative`` turns on JupyterLab's own real-time collaboration (jupyter-collaboration: the benchmark's
     reference); otherwise it is switched off, so the installed jupyter-collaboration changes nothing here (nbrealtime's
@@ -91,7 +92,7 @@ class JupyterLab:
     """
 
     def __init__(self, root: Path, home: Path, server: ServerProcess, user: str | None = None, *,
-                 collaborative: bool = False, lab_extension: bool = True) -> None:  # fmt: skip
+                 collaborative: bool = False, lab_extension: bool = True, app: str = "jupyterlab") -> None:  # fmt: skip
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -114,14 +115,15 @@ class JupyterLab:
         if user is not None:  # the server extension's own room connections sign in as this user
             env["NBREALTIME_USER"] = user
         self.log_path = home / "jupyterlab.log"
+        lab_app = {"jupyterlab": "LabApp", "notebook": "JupyterNotebookApp"}[app]  # Notebook 7 is a LabServerApp too
         command = [
-            sys.executable, "-m", "jupyterlab",
+            sys.executable, "-m", app,
             "--no-browser",
             f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
             "--ServerApp.allow_root=True", "--IdentityProvider.token=", "--ServerApp.password=",
             f"--ServerApp.root_dir={root}",
-            f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
-            "--LabApp.expose_app_in_browser=True",
+            f"--{lab_app}.user_settings_dir={settings}", f"--{lab_app}.workspaces_dir={home / 'workspaces'}",
+            f"--{lab_app}.expose_app_in_browser=True",
             # the harness's own REST calls (shutdown_kernels) carry no XSRF token: without this they get 403
             "--ServerApp.disable_check_xsrf=True",
             f"--YDocExtension.disable_rtc={not collaborative}",

@@ -98,14 +98,17 @@ class People:
         self.contexts: list[Any] = []
         self.kernels: list[Room] = []
 
-    async def lab(self, user: str, *, url: str = "/lab", sidebar: bool = True) -> LabView:
-        """``user``'s JupyterLab in a fresh browser context and workspace, the sidebar opened by its tab."""
+    async def lab(
+        self, user: str, *, jupyter: JupyterLab | None = None, url: str = "/lab", sidebar: bool = True
+    ) -> LabView:
+        """``user``'s JupyterLab (or ``jupyter``, e.g. a Notebook 7 of theirs) in a fresh browser context and
+        workspace, the sidebar opened by its tab."""
         context = await self.browser.new_context(viewport=VIEWPORT, permissions=["clipboard-read", "clipboard-write"])
         self.contexts.append(context)
         await context.add_init_script(path=str(HELPERS))
         view = LabView(self, await context.new_page(), f"{user}'s JupyterLab")
         self.views.append(view)
-        jupyter = self.machines[user]
+        jupyter = jupyter or self.machines[user]
         target = f"/lab/workspaces/{uuid.uuid4().hex[:10]}" if url == "/lab" else url
         await view.page.goto(f"{jupyter.url}{target}", timeout=KERNEL_MS)
         await view.until("() => window.jupyterapp && window.jupyterapp.started && document.querySelector('#main')",
