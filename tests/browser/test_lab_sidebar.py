@@ -103,6 +103,14 @@ async def test_an_owner_changes_a_role_and_removes_someone_seen_on_the_other_ser
     await expect(bob.room(room).locator(".nbrt-lab-owner")).to_have_count(0)
     await expect(bob.room(room).locator("select")).to_have_count(0)
 
+    # with the keyboard only: focus stays on the role picker while the new state redraws the sidebar
+    carol_role = alice.room(room).get_by_label("Role of carol")
+    await carol_role.focus()
+    await alice.page.keyboard.press("ArrowUp")  # editor → viewer
+    await expect(bob.member(room, "carol")).to_contain_text("carolviewer")
+    await expect(carol_role).to_have_value("viewer")
+    await expect(carol_role).to_be_focused()
+
     # alice removes carol (JupyterLab's dialog asks first): she is gone on both servers
     await alice.room(room).get_by_role("button", name=f"Remove carol from {room}").click()
     dialog = alice.page.locator(".jp-Dialog")
