@@ -113,7 +113,7 @@ def test_owner_actions_and_their_refusal_for_a_viewer(
     assert invite["role"] == "viewer" and invite["uses"] == 2 and invite["link"].startswith(f"nbrt-invite:{room}:")
     assert invite["token"] in invite["link"] and invite["expires_at"] is not None
     listed = {i["id"]: i for i in api(ann, "GET", room).json()["invites"]}
-    assert (listed[invite["id"]]["role"], listed[invite["id"]]["max_uses"], listed[invite["id"]]["usable"]) == (
+    assert (listed[invite["id"]]["role"], listed[invite["id"]]["uses"], listed[invite["id"]]["usable"]) == (
         "viewer",
         2,
         True,
