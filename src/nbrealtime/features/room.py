@@ -48,7 +48,7 @@ from nbrealtime.features.shared_notebook import (
 from nbrealtime.features.synced_doc import DocThread
 from nbrealtime.features.table_backend import META, RowBackend, collection_backend, table_backend
 from nbrealtime.features.view import HasView
-from nbrealtime.schema import CELLS_CHANNEL, ROOM_CHANNEL
+from nbrealtime.schema import CELLS_CHANNEL, ROOM_CHANNEL, ROOM_INVITES_TABLE, ROOMS_TABLE
 
 __all__ = ["Room", "aconnect", "connect"]
 
@@ -736,6 +736,9 @@ class Room(HasView):
                     "*", "nbrt_notifications", self.notifications.on_row_change, f"recipient=eq.{self.me.id}"
                 ),
                 PostgresBinding("*", "nbrt_room_members", self._on_member_change, f"room=eq.{self.name}"),
+                # settings and invites (owners alone receive the latter): for views that show them live
+                PostgresBinding("*", ROOMS_TABLE, self.access.on_row_change, f"name=eq.{self.name}"),
+                PostgresBinding("*", ROOM_INVITES_TABLE, self.access.on_row_change, f"room=eq.{self.name}"),
             ],
         )
         channel = SupervisedChannel(

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbrealtime.client.backend import Backend, resolve_backend
+from nbrealtime.client.connection import ChannelSpec, PostgresBinding, SupervisedChannel
 from nbrealtime.client.identity import IdentityStore
 from nbrealtime.client.loop import BackgroundLoop, background_loop
 from nbrealtime.client.session import AuthSession
 from nbrealtime.discovery import default_data_dir
 from nbrealtime.features.access import parse_invite
-from nbrealtime.features.members import color_for
+from nbrealtime.features.members import Member, color_for
 from nbrealtime.features.room import Room, _user_name
 from nbrealtime.jupyter.lab_json import (
     NotebookRefs,
@@ -80,6 +81,25 @@ class _Account:
 
         return await self.loop.bridge(read())
 
+    async def watch_memberships(self, changed: Callable[[], None]) -> None:
+        """Call ``changed()`` whenever one of this user's membership rows changes (joined, removed, a role), and after
+        every (re)subscribe, as changes may have been missed meanwhile: one channel, kept while the server runs."""
+        user_id = self.auth.user_id
+
+        async def subscribed() -> None:
+            changed()
+
+        binding = PostgresBinding("*", ROOM_MEMBERS_TABLE, lambda _payload: changed(), f"user_id=eq.{user_id}")
+        spec = ChannelSpec(
+            topic=f"nbrt-lab:{user_id}",
+            config={"broadcast": {"self": False}, "presence": {"enabled": False}, "private": False},
+            postgres=[binding],
+        )
+        channel = SupervisedChannel(
+            f"{self.backend.url}/realtime/v1", self.backend.key, self.auth, spec, on_subscribed=subscribed
+        )
+        await self.loop.bridge(channel.start())
+
 
 @dataclass
 class _Watch:
@@ -108,6 +128,8 @@ class LabState:
         self._watches: dict[str, _Watch] = {}
         self._watch_lock = asyncio.Lock()
         self._names: dict[str, dict[str, str]] = {}  # room -> {notebook id: name}
+        self._memberships: list[dict[str, Any]] | None = None  # as last sent to the listeners
+        self._watching_memberships = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ who and where
@@ -126,13 +148,10 @@ class LabState:
         holder = object()
         room = await self._rooms.get(name, holder, invite=invite.strip())
         try:
-            joined = {"room": name, "role": room.role}
-            if self._listeners:
-                await self._watch(name)
-                self._broadcast({"type": "rooms", "rooms": await self.rooms()})
+            await self._rooms_changed()
         finally:
             self._rooms.release(name, holder)
-        return joined
+        return {"room": name, "role": room.role}
 
     # ------------------------------------------------------------------ one room
 
@@ -232,20 +251,30 @@ class LabState:
 
     async def subscribe(self, listener: Listener) -> None:
         """Send ``listener`` the hello and every room's state, then every change until :meth:`unsubscribe`."""
-        async with self._watch_lock:
-            self._listeners.append(listener)
-            memberships = await self.rooms()
-            for membership in memberships:
-                if membership["room"] not in self._watches:
-                    await self._watch_locked(membership["room"])
+        memberships = await self.rooms()
         listener({"type": "hello", "me": await self.me(), "rooms": memberships})
-        for watch in list(self._watches.values()):
+        async with self._watch_lock:
+            self._listeners.append(listener)  # from here on it hears every change (each a whole state)
+            self._memberships = memberships
+            for name in [m["room"] for m in memberships if m["room"] not in self._watches]:
+                try:
+                    await self._watch(name)
+                except Exception as error:  # the other rooms still work
+                    log.warning("nbrealtime: could not join room %s for JupyterLab: %s", name, error)
+                    listener({"type": "error", "message": f"nbrealtime could not join room {name!r}: {error}"})
+            if not self._watching_memberships:
+                self._watching_memberships = True
+                on_loop = self._loop.call_soon_threadsafe
+                await (await self._signed_in()).watch_memberships(lambda: on_loop(self._spawn, self._rooms_changed()))
+            watches = list(self._watches.values())
+        for watch in watches:
             listener(await self._room_frame(watch.room))
             listener(await self._notifications_frame(watch.room))
             present = await self._present_frame(watch.room)
             if present["presenter"] is not None:
                 listener(present)
-            watch.last_present = present
+            if watch.last_present is None:  # else the others may not have heard of this one yet: the flush tells
+                watch.last_present = present
 
     def unsubscribe(self, listener: Listener) -> None:
         """Stop sending to ``listener``; once the last is gone, this user is no longer anywhere in JupyterLab (nor
@@ -292,7 +321,7 @@ class LabState:
             self._rooms.release(name, holder)
 
     @staticmethod
-    def _member(room: Room, user_id: str) -> Any:
+    def _member(room: Room, user_id: str) -> Member:
         for member in room.members:
             if member.id == user_id:
                 return member
@@ -336,11 +365,7 @@ class LabState:
         return present_frame(room.name, members, await self._refs(room, [member.notebook for member in members]))
 
     async def _watch(self, name: str) -> None:
-        async with self._watch_lock:
-            if name not in self._watches:
-                await self._watch_locked(name)
-
-    async def _watch_locked(self, name: str) -> None:
+        """Join the room for the listeners and follow its changes (the watch lock is held)."""
         room = await self._rooms.get(name, self)
         watch = self._watches[name] = _Watch(room)
 
@@ -354,6 +379,7 @@ class LabState:
         presence, access, notifications = room.presence, room.access, room.notifications
         listen(presence.on_change, presence.off_change, on_loop(lambda _members: self._mark(name, "room")))
         listen(access.on_role, access.off_role, on_loop(lambda role: self._role_changed(name, role)))
+        listen(access.on_change, access.off_change, on_loop(lambda _table: self._mark(name, "room")))
         listen(notifications.on_change, notifications.off_change, on_loop(lambda _: self._mark(name, "notifications")))
         listen(
             notifications.on_new, notifications.off_new, on_loop(lambda item: self._spawn(self._send_new(room, item)))
@@ -373,11 +399,29 @@ class LabState:
         if watch is not None:
             self._stop(watch)
             self._rooms.release(name, self)
+        self._spawn(self._rooms_changed())
 
-        async def tell() -> None:
-            self._broadcast({"type": "rooms", "rooms": await self.rooms()})
-
-        self._spawn(tell())
+    async def _rooms_changed(self) -> None:
+        """This user's rooms may have changed (joined anywhere, removed): tell the listeners if they did, and watch
+        the new ones."""
+        async with self._watch_lock:
+            if not self._listeners:
+                return
+            memberships = await self.rooms()
+            if memberships == self._memberships:
+                return
+            self._memberships = memberships
+            names = {m["room"] for m in memberships}
+            for name in [name for name in self._watches if name not in names]:
+                self._stop(self._watches.pop(name))
+                self._rooms.release(name, self)
+            joined = [name for name in names if name not in self._watches]
+            for name in joined:
+                await self._watch(name)
+        self._broadcast({"type": "rooms", "rooms": memberships})
+        for name in joined:
+            self._mark(name, "room")
+            self._mark(name, "notifications")
 
     async def _send_new(self, room: Room, item: Any) -> None:
         refs = await self._refs(room, [item.notebook])
