@@ -76,6 +76,12 @@ async def test_joining_by_invite_and_members_with_roles_and_live_status_on_both_
         await bob.set_theme(theme)
         await bob.screenshot(bob.sidebar, f"lab-sidebar-editor-{theme}")
 
+    # revoking the editor invite takes it off the list (the kernel's viewer invite, used once, stays)
+    await section.get_by_role("button", name="Revoke the editor invite").click()
+    await expect(section.locator(".nbrt-lab-room-status")).to_have_text("The editor invite was revoked.")
+    await expect(section.locator(".nbrt-lab-invite-row")).to_have_count(1)
+    await expect(section.locator(".nbrt-lab-invite-text")).to_have_text("viewer · used 1×")
+
 
 async def test_an_owner_changes_a_role_and_removes_someone_seen_on_the_other_server(people: People) -> None:
     room = people.room_name
