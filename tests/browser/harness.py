@@ -84,7 +84,8 @@ def free_port() -> int:
 
 class JupyterLab:
     """A ``jupyter lab`` subprocess on a free loopback port with a temp root, settings and workspaces
-    (``app="notebook"``: Notebook 7's ``jupyter notebook`` instead).
+    (``app="notebook"``: Notebook 7's ``jupyter notebook`` instead; ``lab_extension``/``server_extension`` False:
+    without nbrealtime's lab extension, or its Jupyter server extension).
 
     ``collaborative`` turns on JupyterLab's own real-time collaboration (jupyter-collaboration: the benchmark's
     reference); otherwise it is switched off, so the installed jupyter-collaboration changes nothing here (nbrealtime's
@@ -92,7 +93,8 @@ class JupyterLab:
     """
 
     def __init__(self, root: Path, home: Path, server: ServerProcess, user: str | None = None, *,
-                 collaborative: bool = False, lab_extension: bool = True, app: str = "jupyterlab") -> None:  # fmt: skip
+                 collaborative: bool = False, lab_extension: bool = True, server_extension: bool = True,
+                 app: str = "jupyterlab") -> None:  # fmt: skip
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -114,6 +116,10 @@ class JupyterLab:
             env.pop(name, None)
         if user is not None:  # the server extension's own room connections sign in as this user
             env["NBREALTIME_USER"] = user
+        if not server_extension:  # the user's config wins over the one the package installs
+            config = home / "config" / "jupyter_server_config.json"
+            config.parent.mkdir(parents=True, exist_ok=True)
+            config.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {"nbrealtime": False}}}))
         self.log_path = home / "jupyterlab.log"
         lab_app = {"jupyterlab": "LabApp", "notebook": "JupyterNotebookApp"}[app]  # Notebook 7 is a LabServerApp too
         command = [

@@ -35,6 +35,15 @@ def lab_without_extension(server: ServerProcess, tmp_path_factory: pytest.TempPa
     lab.stop()
 
 
+@pytest.fixture(scope="module")
+def lab_without_server_extension(
+    server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[JupyterLab]:
+    lab = JupyterLab.in_home(tmp_path_factory.mktemp("no-server-extension"), server, "alice", server_extension=False)
+    yield lab
+    lab.stop()
+
+
 async def test_jupyterlab_4_activates_every_plugin_of_the_extension(people: People) -> None:
     alice = await people.lab("alice")
     assert await alice.js(ACTIVATED, [f"{LAB_EXTENSION}:{plugin}" for plugin in PLUGINS])
@@ -70,3 +79,15 @@ async def test_without_the_lab_extension_the_widgets_keep_working(
         assert page.nbrt_errors == []
     finally:
         await lab.close()
+
+
+async def test_a_jupyter_server_without_the_lab_api_is_said_once_in_the_sidebar(
+    people: People, lab_without_server_extension: JupyterLab
+) -> None:
+    alice = await people.lab("alice", jupyter=lab_without_server_extension)
+    await expect(alice.sidebar.locator(".nbrt-lab-live")).to_have_text(
+        "Not available: this Jupyter server has no nbrealtime lab API (pip install 'nbrealtime[lab]')"
+    )
+    await expect(alice.sidebar.locator(".nbrt-lab-empty")).to_have_text("You are in no room yet.")
+    alice.expected_error("status of 404 (Not Found)")  # the one probe of /nbrealtime/api/me; no websocket tried
+    assert not [error for error in alice.errors if "WebSocket" in error]
