@@ -135,11 +135,22 @@ class JupyterLab:
             f"--YDocExtension.disable_rtc={not collaborative}",
             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]  # fmt: skip
-        with open(self.log_path, "wb") as log:
+        self._command, self._env = command, env
+        self.log_path.write_bytes(b"")
+        self._spawn()
+
+    def _spawn(self) -> None:
+        with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root
-            )
+                self._command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self._env,
+                cwd=self.root,
+            )  # fmt: skip
         self._wait_started()
+
+    def restart(self) -> None:
+        """Stop, then start again on the same port, root and home: pages open on it reconnect."""
+        self.stop()
+        self._spawn()
 
     @classmethod
     def in_home(cls, home: Path, server: ServerProcess, user: str | None = None, **options: Any) -> JupyterLab:

@@ -17,6 +17,11 @@ from tests.browser.labui import SIDEBAR, People
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.lab_ui]
 
 PLUGINS = ("state", "navigator", "sidebar", "notifications", "where")
+RECORD_LIVE_STATUS = """() => {
+  const line = document.querySelector('.nbrt-lab-live');
+  window.__liveSeen = [];
+  new MutationObserver(() => window.__liveSeen.push(line.dataset.status)).observe(line, {attributes: true});
+}"""
 ACTIVATED = "(ids) => ids.every((id) => window.jupyterapp.isPluginActivated(id))"
 
 
@@ -49,6 +54,21 @@ async def test_jupyterlab_4_activates_every_plugin_of_the_extension(people: Peop
     assert await alice.js(ACTIVATED, [f"{LAB_EXTENSION}:{plugin}" for plugin in PLUGINS])
     await expect(alice.sidebar.get_by_role("heading", name="Rooms")).to_be_visible()
     await expect(alice.sidebar.locator(".nbrt-lab-live")).to_have_text("Live")
+
+
+async def test_the_sidebar_reconnects_after_its_jupyter_server_restarts(people: People) -> None:
+    await people.kernel("alice")
+    alice = await people.lab("alice")
+    live = alice.sidebar.locator(".nbrt-lab-live")
+    await expect(live).to_have_text("Live")
+    await expect(alice.room(people.room_name)).to_be_visible()
+    await alice.js(RECORD_LIVE_STATUS)
+    await asyncio.to_thread(people.machines["alice"].restart)
+    await alice.until("() => window.__liveSeen.includes('closed')", what="the sidebar to see its server go")
+    await expect(live).to_have_text("Live")  # back on the same port, without a reload
+    await expect(alice.member(people.room_name, "alice")).to_have_attribute("data-status", "online")
+    assert (await alice.js("() => window.__liveSeen"))[-1] == "open"
+    alice.expected_error("nbrealtime/api/live", required=False)  # a retry while the server was down
 
 
 async def test_notebook_7_shows_the_room_sidebar_and_nbrealtime_notifications(
