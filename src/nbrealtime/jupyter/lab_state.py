@@ -26,7 +26,7 @@ from nbrealtime.client.session import AuthSession
 from nbrealtime.discovery import default_data_dir
 from nbrealtime.features.access import parse_invite
 from nbrealtime.features.members import Member, color_for
-from nbrealtime.features.room import Room, _user_name
+from nbrealtime.features.room import Room, user_name
 from nbrealtime.jupyter.lab_json import (
     NotebookRefs,
     invite_info_json,
@@ -59,7 +59,7 @@ class _Account:
     @classmethod
     async def open(cls) -> _Account:
         backend = await asyncio.to_thread(resolve_backend)
-        name = _user_name(None)
+        name = user_name(None)
         store = IdentityStore(backend.data_dir or default_data_dir(), backend.url, name)
         loop = background_loop()
         auth = await loop.bridge(AuthSession.open(backend.url, backend.key, store, name))
