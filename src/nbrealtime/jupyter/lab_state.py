@@ -18,15 +18,10 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbrealtime.client.backend import Backend, resolve_backend
-from nbrealtime.client.connection import ChannelSpec, PostgresBinding, SupervisedChannel
-from nbrealtime.client.identity import IdentityStore
-from nbrealtime.client.loop import BackgroundLoop, background_loop
-from nbrealtime.client.session import AuthSession
-from nbrealtime.discovery import default_data_dir
 from nbrealtime.features.access import parse_invite
-from nbrealtime.features.members import Member, color_for
-from nbrealtime.features.room import Room, user_name
+from nbrealtime.features.members import Member
+from nbrealtime.features.room import Room
+from nbrealtime.jupyter.account import Account
 from nbrealtime.jupyter.lab_json import (
     NotebookRefs,
     invite_info_json,
@@ -36,7 +31,6 @@ from nbrealtime.jupyter.lab_json import (
     present_frame,
 )
 from nbrealtime.jupyter.rooms import ServerRooms
-from nbrealtime.schema import ROOM_MEMBERS_TABLE
 
 __all__ = ["ACTIVITIES", "Frame", "LabState"]
 
@@ -46,59 +40,6 @@ Frame = dict[str, Any]
 Listener = Callable[[Frame], None]
 ACTIVITIES = ("editing", "running", "idle")
 COALESCE = 0.1  # ≤ 10 room frames per second per room
-
-
-class _Account:
-    """The Jupyter server's user on the backend, signed in without joining a room: for ``me`` and the rooms list."""
-
-    def __init__(self, loop: BackgroundLoop, backend: Backend, auth: AuthSession) -> None:
-        self.loop = loop
-        self.backend = backend
-        self.auth = auth
-
-    @classmethod
-    async def open(cls) -> _Account:
-        backend = await asyncio.to_thread(resolve_backend)
-        name = user_name(None)
-        store = IdentityStore(backend.data_dir or default_data_dir(), backend.url, name)
-        loop = background_loop()
-        auth = await loop.bridge(AuthSession.open(backend.url, backend.key, store, name))
-        return cls(loop, backend, auth)
-
-    def me(self) -> dict[str, Any]:
-        user_id = self.auth.user_id
-        return {"user_id": user_id, "name": self.auth.name, "color": color_for(user_id), "backend": self.backend.url}
-
-    async def memberships(self, room: str | None = None) -> list[dict[str, Any]]:
-        """``[{room, role}]`` from this user's membership rows (all rooms, or the one named)."""
-
-        async def read() -> list[dict[str, Any]]:
-            await self.auth.ensure_fresh()
-            query = self.auth.client.table(ROOM_MEMBERS_TABLE).select("room,role").eq("user_id", self.auth.user_id)
-            if room is not None:
-                query = query.eq("room", room)
-            return list((await query.order("room").execute()).data)
-
-        return await self.loop.bridge(read())
-
-    async def watch_memberships(self, changed: Callable[[], None]) -> None:
-        """Call ``changed()`` whenever one of this user's membership rows changes (joined, removed, a role), and after
-        every (re)subscribe, as changes may have been missed meanwhile: one channel, kept while the server runs."""
-        user_id = self.auth.user_id
-
-        async def subscribed() -> None:
-            changed()
-
-        binding = PostgresBinding("*", ROOM_MEMBERS_TABLE, lambda _payload: changed(), f"user_id=eq.{user_id}")
-        spec = ChannelSpec(
-            topic=f"nbrt-lab:{user_id}",
-            config={"broadcast": {"self": False}, "presence": {"enabled": False}, "private": False},
-            postgres=[binding],
-        )
-        channel = SupervisedChannel(
-            f"{self.backend.url}/realtime/v1", self.backend.key, self.auth, spec, on_subscribed=subscribed
-        )
-        await self.loop.bridge(channel.start())
 
 
 @dataclass
@@ -122,7 +63,7 @@ class LabState:
         self._paths = paths  # room -> {notebook id: path on this server}
         self.coalesce = coalesce
         self._loop = asyncio.get_running_loop()
-        self._account: _Account | None = None
+        self._account: Account | None = None
         self._account_lock = asyncio.Lock()
         self._listeners: list[Listener] = []
         self._watches: dict[str, _Watch] = {}
@@ -298,10 +239,10 @@ class LabState:
 
     # ------------------------------------------------------------------ internals
 
-    async def _signed_in(self) -> _Account:
+    async def _signed_in(self) -> Account:
         async with self._account_lock:
             if self._account is None:
-                self._account = await _Account.open()
+                self._account = await Account.open()
         return self._account
 
     @contextlib.asynccontextmanager
