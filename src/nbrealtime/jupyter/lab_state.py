@@ -52,6 +52,7 @@ class _Watch:
     timer: asyncio.TimerHandle | None = None
     last_flush: float = 0.0
     last_present: Frame | None = None
+    access: Frame | None = None  # settings and invites, read when they change
 
 
 class LabState:
@@ -110,7 +111,7 @@ class LabState:
             raise ValueError("uses is a positive number of joins (or null: unlimited)")
         async with self._using(name) as room:
             invite = await room.ainvite(role, expires=expires_in, uses=uses)
-        self._mark(name, "room")
+        self._mark(name, "access")
         return invite_json(invite)
 
     async def revoke_invite(self, name: str, invite_id: str) -> None:
@@ -119,7 +120,7 @@ class LabState:
                 await room.arevoke(invite_id)
             except ValueError as error:  # the invite is not there
                 raise LookupError(str(error)) from None
-        self._mark(name, "room")
+        self._mark(name, "access")
 
     async def set_role(self, name: str, user_id: str, role: Any) -> Frame:
         if not isinstance(role, str):
@@ -128,14 +129,14 @@ class LabState:
             member = self._member(room, user_id)
             await room.aset_role(user_id, role)
             refs = await self._refs(room, [member.notebook])
-        self._mark(name, "room")
+        self._mark(name, "access")
         return {**member_json(member, room.me.id, refs), "role": role}
 
     async def remove_member(self, name: str, user_id: str) -> None:
         async with self._using(name) as room:
             self._member(room, user_id)
             await room.aremove(user_id)
-        self._mark(name, "room")
+        self._mark(name, "access")
 
     async def settings(self, name: str, open_to: Any, role: Any) -> dict[str, str]:
         for value, what in ((open_to, "open_to"), (role, "role")):
@@ -143,7 +144,7 @@ class LabState:
                 raise ValueError(f"{what} is a string (see room.settings())")
         async with self._using(name) as room:
             settings = await room.asettings(open_to=open_to, role=role)
-        self._mark(name, "room")
+        self._mark(name, "access")
         return settings
 
     async def notifications(self, name: str) -> list[Frame]:
@@ -209,7 +210,7 @@ class LabState:
                 await (await self._signed_in()).watch_memberships(lambda: on_loop(self._spawn, self._rooms_changed()))
             watches = list(self._watches.values())
         for watch in watches:
-            listener(await self._room_frame(watch.room))
+            listener(await self._room_frame(watch))
             listener(await self._notifications_frame(watch.room))
             present = await self._present_frame(watch.room)
             if present["presenter"] is not None:
@@ -276,20 +277,29 @@ class LabState:
             self._names[room.name] = names
         return NotebookRefs(names, self._paths(room.name))
 
-    async def _room_state(self, room: Room) -> Frame:
+    async def _room_state(self, room: Room, access: Frame | None = None) -> Frame:
+        """The room's state; ``access`` (its settings and invites) as :meth:`_access` read it, or read now."""
+        access = access if access is not None else await self._access(room)
         members = room.members
         refs = await self._refs(room, [member.notebook for member in members])
-        invites = await room.ainvites() if room.role == "owner" else []
         return {
             "room": room.name,
             "role": room.role,
-            "settings": await room.asettings(),
+            "settings": access["settings"],
             "members": [member_json(member, room.me.id, refs) for member in members],
-            "invites": [invite_info_json(invite) for invite in invites],
+            "invites": access["invites"],
         }
 
-    async def _room_frame(self, room: Room) -> Frame:
-        return {"type": "room", **await self._room_state(room)}
+    @staticmethod
+    async def _access(room: Room) -> Frame:
+        invites = await room.ainvites() if room.role == "owner" else []
+        return {"settings": await room.asettings(), "invites": [invite_info_json(invite) for invite in invites]}
+
+    async def _room_frame(self, watch: _Watch, *, fresh_access: bool = False) -> Frame:
+        """A ``room`` frame; settings and invites are read again only when they changed (presence changes often)."""
+        if fresh_access or watch.access is None:
+            watch.access = await self._access(watch.room)
+        return {"type": "room", **await self._room_state(watch.room, watch.access)}
 
     async def _notifications_frame(self, room: Room) -> Frame:
         items = room.notifications.all
@@ -320,7 +330,7 @@ class LabState:
         presence, access, notifications = room.presence, room.access, room.notifications
         listen(presence.on_change, presence.off_change, on_loop(lambda _members: self._mark(name, "room")))
         listen(access.on_role, access.off_role, on_loop(lambda role: self._role_changed(name, role)))
-        listen(access.on_change, access.off_change, on_loop(lambda _table: self._mark(name, "room")))
+        listen(access.on_change, access.off_change, on_loop(lambda _table: self._mark(name, "access")))
         listen(notifications.on_change, notifications.off_change, on_loop(lambda _: self._mark(name, "notifications")))
         listen(
             notifications.on_new, notifications.off_new, on_loop(lambda item: self._spawn(self._send_new(room, item)))
@@ -334,7 +344,7 @@ class LabState:
 
     def _role_changed(self, name: str, role: str | None) -> None:
         if role is not None:
-            self._mark(name, "room")
+            self._mark(name, "access")  # an owner sees invites, the others not
             return
         watch = self._watches.pop(name, None)  # removed from the room
         if watch is not None:
@@ -371,7 +381,8 @@ class LabState:
         )
 
     def _mark(self, name: str, what: str) -> None:
-        """Something of the room changed: send it within :attr:`coalesce` seconds, with whatever else changes."""
+        """Something of the room changed (``what``: "room" — presence, members —, "access" — settings, invites, your
+        role — or "notifications"): send it within :attr:`coalesce` seconds, with whatever else changes."""
         watch = self._watches.get(name)
         if watch is None:
             return
@@ -386,8 +397,8 @@ class LabState:
         dirty, watch.dirty = watch.dirty, set()
         if self._watches.get(watch.room.name) is not watch:
             return
-        if "room" in dirty:
-            self._broadcast(await self._room_frame(watch.room))
+        if dirty & {"room", "access"}:
+            self._broadcast(await self._room_frame(watch, fresh_access="access" in dirty))
             present = await self._present_frame(watch.room)
             if present != watch.last_present:
                 watch.last_present = present
