@@ -163,7 +163,8 @@ function parseJson(text: string): unknown {
   }
 }
 
-export type LiveStatus = 'connecting' | 'open' | 'closed';
+/** `unavailable`: this Jupyter server has no lab API (nbrealtime's server extension off, or too old): no retries. */
+export type LiveStatus = 'connecting' | 'open' | 'closed' | 'unavailable';
 
 /**
  * `GET /nbrealtime/api/live`: frames in, `where`/`ping` out. Reconnects after 0.5 s, doubling up to 15 s (jittered),
@@ -196,6 +197,12 @@ export class LiveConnection {
   start(): void {
     this.stopped = false;
     this.connect();
+  }
+
+  /** The server answered that it has no lab API: say so, and stop trying. */
+  unavailable(): void {
+    this.stop();
+    this.setStatus('unavailable');
   }
 
   stop(): void {
@@ -240,8 +247,8 @@ export class LiveConnection {
         clearInterval(this.pinger);
       }
       this.socket = null;
-      this.setStatus('closed');
       if (!this.stopped) {
+        this.setStatus('closed');
         const wait = this.delay * (0.75 + Math.random() / 2);
         this.delay = Math.min(this.delay * 2, 15_000);
         this.retry = setTimeout(() => this.connect(), wait);

@@ -31,7 +31,7 @@ const stateplugin: JupyterFrontEndPlugin<IRoomState> = {
   provides: IRoomState,
   activate: (app: JupyterFrontEnd): IRoomState => {
     const state = new RoomState(new LabApi(app.serviceManager.serverSettings));
-    state.live.start();
+    void state.start();
     return state;
   }
 };

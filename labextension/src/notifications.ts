@@ -96,7 +96,9 @@ export class NotificationBridge {
         displayType: 'accent',
         callback: event => {
           event.preventDefault(); // keep it in the centre: going somewhere is not reading it
-          void navigator.goToCell(notification.room, notebook, cell);
+          navigator
+            .goToCell(notification.room, notebook, cell)
+            .catch(error => Notification.error(`nbrealtime could not go there: ${messageOf(error)}`));
         }
       });
     }
@@ -126,7 +128,7 @@ export class NotificationBridge {
     this.readHere.add(key);
     void this.state.api.markRead(notification.room, [notification.id]).catch(error => {
       this.readHere.delete(key);
-      Notification.error(`nbrealtime could not mark it read: ${error instanceof Error ? error.message : error}`);
+      Notification.error(`nbrealtime could not mark it read: ${messageOf(error)}`);
     });
   }
 
@@ -164,4 +166,8 @@ export class NotificationBridge {
 
 function keyOf(notification: { room: string; id: string }): Key {
   return `${notification.room}\n${notification.id}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -5,7 +5,7 @@
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
-import { LabApi, LiveConnection } from './api';
+import { ApiError, LabApi, LiveConnection } from './api';
 import type { LiveFrame } from './api';
 import type { FollowRequest, IRoomState, Me, Member, RoomInfo, RoomSummary } from './tokens';
 
@@ -49,6 +49,22 @@ export class RoomState implements IRoomState {
 
   members(name: string): ReadonlyArray<Member> {
     return this.infos.get(name)?.members ?? [];
+  }
+
+  /**
+   * Connect the live socket, once the server showed it has the lab API: a server without it (404) is said once
+   * instead of a socket retried forever.
+   */
+  async start(): Promise<void> {
+    try {
+      this._me = await this.api.me();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        this.live.unavailable();
+        return;
+      }
+    }
+    this.live.start();
   }
 
   requestFollow(request: FollowRequest): void {

@@ -31,12 +31,15 @@ export interface Member {
   you: boolean;
 }
 
-/** An invite as a room's state lists it (its token is shown once, when it is made: see `NewInvite`). */
+/** An invite as a room's state lists it: `token` and `link` null (only the token's hash is stored; see `NewInvite`),
+ * `uses` how many joins it allows (null: unlimited), `used` how many it had. */
 export interface Invite {
   id: string;
   role: Role;
+  token: null;
+  link: null;
   expires_at: string | null;
-  max_uses: number | null;
+  uses: number | null;
   used: number;
   revoked: boolean;
   usable: boolean;

@@ -83,7 +83,9 @@ def free_port() -> int:
 
 
 class JupyterLab:
-    """A ``jupyter lab`` subprocess on a free loopback port with a temp root, settings and workspaces.
+    """A ``jupyter lab`` subprocess on a free loopback port with a temp root, settings and workspaces
+    (``app="notebook"``: Notebook 7's ``jupyter notebook`` instead; ``lab_extension``/``server_extension`` False:
+    without nbrealtime's lab extension, or its Jupyter server extension).
 
     ``collaborative`` turns on JupyterLab's own real-time collaboration (jupyter-collaboration: the benchmark's
     reference); otherwise it is switched off, so the installed jupyter-collaboration changes nothing here (nbrealtime's
@@ -91,7 +93,8 @@ class JupyterLab:
     """
 
     def __init__(self, root: Path, home: Path, server: ServerProcess, user: str | None = None, *,
-                 collaborative: bool = False, lab_extension: bool = True) -> None:  # fmt: skip
+                 collaborative: bool = False, lab_extension: bool = True, server_extension: bool = True,
+                 app: str = "jupyterlab") -> None:  # fmt: skip
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -113,25 +116,41 @@ class JupyterLab:
             env.pop(name, None)
         if user is not None:  # the server extension's own room connections sign in as this user
             env["NBREALTIME_USER"] = user
+        if not server_extension:  # the user's config wins over the one the package installs
+            config = home / "config" / "jupyter_server_config.json"
+            config.parent.mkdir(parents=True, exist_ok=True)
+            config.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {"nbrealtime": False}}}))
         self.log_path = home / "jupyterlab.log"
+        lab_app = {"jupyterlab": "LabApp", "notebook": "JupyterNotebookApp"}[app]  # Notebook 7 is a LabServerApp too
         command = [
-            sys.executable, "-m", "jupyterlab",
+            sys.executable, "-m", app,
             "--no-browser",
             f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
             "--ServerApp.allow_root=True", "--IdentityProvider.token=", "--ServerApp.password=",
             f"--ServerApp.root_dir={root}",
-            f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
-            "--LabApp.expose_app_in_browser=True",
+            f"--{lab_app}.user_settings_dir={settings}", f"--{lab_app}.workspaces_dir={home / 'workspaces'}",
+            f"--{lab_app}.expose_app_in_browser=True",
             # the harness's own REST calls (shutdown_kernels) carry no XSRF token: without this they get 403
             "--ServerApp.disable_check_xsrf=True",
             f"--YDocExtension.disable_rtc={not collaborative}",
             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]  # fmt: skip
-        with open(self.log_path, "wb") as log:
+        self._command, self._env = command, env
+        self.log_path.write_bytes(b"")
+        self._spawn()
+
+    def _spawn(self) -> None:
+        with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root
-            )
+                self._command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self._env,
+                cwd=self.root,
+            )  # fmt: skip
         self._wait_started()
+
+    def restart(self) -> None:
+        """Stop, then start again on the same port, root and home: pages open on it reconnect."""
+        self.stop()
+        self._spawn()
 
     @classmethod
     def in_home(cls, home: Path, server: ServerProcess, user: str | None = None, **options: Any) -> JupyterLab:

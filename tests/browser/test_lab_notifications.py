@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import re
 
+import nbformat
 import pytest
 from playwright.async_api import expect
 
 from tests.browser.labui import People, unread_count_reaches
+from tests.jupyter.support import api, lab_api
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.lab_ui]
 
@@ -55,3 +57,40 @@ async def test_a_kernels_notification_is_a_jupyterlab_toast_and_read_state_agree
     await entry.get_by_role("button", name="Dismiss notification").click()
     await unread_count_reaches(alice_kernel, 0)
     await expect(entry).to_have_count(0)
+
+
+async def test_go_to_cell_opens_the_room_notebook_at_the_cell_and_the_others_see_where_you_are(
+    people: People,
+) -> None:
+    room = people.room_name
+    alice_kernel = await people.kernel("alice")
+    joined = lab_api(people.machines["bob"], "POST", "rooms/join",
+                     json={"invite": str(await asyncio.to_thread(alice_kernel.invite, "editor"))})  # fmt: skip
+    assert joined.status_code == 200, joined.text
+    carol = await people.kernel("carol", invite=await asyncio.to_thread(alice_kernel.invite, "editor"))
+    alice_lab = people.machines["alice"]
+    path = alice_lab.write_notebook(f"{room}-analysis", ["a = 1", "b = 2", "c = 3"])
+    shared = api(alice_lab, "POST", f"{room}/notebooks", json={"path": path})
+    assert shared.status_code == 201, shared.text
+    notebook = shared.json()
+    third_cell = nbformat.read(alice_lab.root / path, as_version=4).cells[2].id
+
+    alice = await people.lab("alice")
+    bob = await people.lab("bob", sidebar=False)
+    await asyncio.to_thread(carol.notify, "bob", "Check this", "c is wrong", notebook=notebook["id"], cell=third_cell)
+    toast = bob.page.locator(".Toastify__toast", has_text="Check this")
+    await toast.get_by_role("button", name="Go to cell").click()
+    # not open on bob's server yet: the lab API opens it there, then JupyterLab shows it with the cell active
+    opened = await bob.until(
+        "(cell) => { const p = window.__nbrt.panel(); const c = p && p.content.activeCell;"
+        " return c && c.model.id === cell && p.context.path; }",
+        third_cell,
+        what="the room notebook open at carol's cell",
+    )
+    assert opened.endswith(".ipynb")
+    await expect(bob.page.locator(".jp-Notebook .jp-Cell.jp-mod-active")).to_contain_text("c = 3")
+    # going there is not reading it: it stays in bob's centre until he marks it read
+    await expect(bob.bell()).to_have_text("1")
+
+    # bob's JupyterLab tells the room where he is: alice's sidebar shows the notebook
+    await expect(alice.member(room, "bob").locator(".nbrt-lab-where")).to_have_text(notebook["name"])

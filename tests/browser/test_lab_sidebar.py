@@ -76,6 +76,12 @@ async def test_joining_by_invite_and_members_with_roles_and_live_status_on_both_
         await bob.set_theme(theme)
         await bob.screenshot(bob.sidebar, f"lab-sidebar-editor-{theme}")
 
+    # revoking the editor invite takes it off the list (the kernel's viewer invite, used once, stays)
+    await section.get_by_role("button", name="Revoke the editor invite").click()
+    await expect(section.locator(".nbrt-lab-room-status")).to_have_text("The editor invite was revoked.")
+    await expect(section.locator(".nbrt-lab-invite-row")).to_have_count(1)
+    await expect(section.locator(".nbrt-lab-invite-text")).to_have_text("viewer · used 1×")
+
 
 async def test_an_owner_changes_a_role_and_removes_someone_seen_on_the_other_server(people: People) -> None:
     room = people.room_name
@@ -102,6 +108,14 @@ async def test_an_owner_changes_a_role_and_removes_someone_seen_on_the_other_ser
     await expect(alice.room(room).get_by_label("Role of bob")).to_have_value("viewer")
     await expect(bob.room(room).locator(".nbrt-lab-owner")).to_have_count(0)
     await expect(bob.room(room).locator("select")).to_have_count(0)
+
+    # with the keyboard only: focus stays on the role picker while the new state redraws the sidebar
+    carol_role = alice.room(room).get_by_label("Role of carol")
+    await carol_role.focus()
+    await alice.page.keyboard.press("ArrowUp")  # editor → viewer
+    await expect(bob.member(room, "carol")).to_contain_text("carolviewer")
+    await expect(carol_role).to_have_value("viewer")
+    await expect(carol_role).to_be_focused()
 
     # alice removes carol (JupyterLab's dialog asks first): she is gone on both servers
     await alice.room(room).get_by_role("button", name=f"Remove carol from {room}").click()

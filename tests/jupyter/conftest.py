@@ -26,4 +26,10 @@ def server(embedded: ServerProcess) -> ServerProcess:
 
 @pytest.fixture(scope="module")
 def machines(embedded: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[JupyterLab]]:
-    yield from start_machines(embedded, tmp_path_factory)
+    """The two JupyterLabs; once stopped, neither may have logged a traceback (every error is one sentence)."""
+    running = start_machines(embedded, tmp_path_factory)
+    labs = next(running)
+    yield labs
+    next(running, None)  # stops them
+    logs = {lab.log_path: lab.log_path.read_text(errors="replace") for lab in labs}
+    assert not [path for path, text in logs.items() if "Traceback" in text], "\n".join(logs.values())

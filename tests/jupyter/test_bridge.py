@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -116,3 +117,16 @@ def test_a_restarted_jupyter_server_reopens_and_catches_up_without_duplicates(
     assert not (ben.root / "long (local copy).ipynb").exists()
     listed = api(ben, "GET", f"{room_name}/notebooks").json()
     assert [(item["name"], item["live"]) for item in listed] == [("long.ipynb", True)]
+
+
+def test_opening_one_notebook_three_times_at_once_opens_it_once(machines: list[JupyterLab], room_name: str) -> None:
+    ann, ben = machines
+    (ann.root / "busy.ipynb").write_text(notebook_file([("b1", "busy = True")]))
+    assert api(ann, "POST", f"{room_name}/notebooks", json={"path": "busy.ipynb"}).status_code == 201
+    with ThreadPoolExecutor(3) as pool:  # a follower's click, a page reload and a restore, all at once
+        answers = list(pool.map(lambda _: api(ben, "POST", f"{room_name}/notebooks/busy.ipynb/open"), range(3)))
+    assert [answer.status_code for answer in answers] == [200, 200, 200], [answer.text for answer in answers]
+    assert {answer.json()["path"] for answer in answers} == {"busy.ipynb"}
+    assert not (ben.root / "busy (local copy).ipynb").exists()
+    content = until_on_disk(ben.root / "busy.ipynb", lambda c: sources(c) == ["busy = True"], ben, "the room's cell")
+    assert [cell["id"] for cell in content["cells"]] == ["b1"]

@@ -113,7 +113,7 @@ def test_owner_actions_and_their_refusal_for_a_viewer(
     assert invite["role"] == "viewer" and invite["uses"] == 2 and invite["link"].startswith(f"nbrt-invite:{room}:")
     assert invite["token"] in invite["link"] and invite["expires_at"] is not None
     listed = {i["id"]: i for i in api(ann, "GET", room).json()["invites"]}
-    assert (listed[invite["id"]]["role"], listed[invite["id"]]["max_uses"], listed[invite["id"]]["usable"]) == (
+    assert (listed[invite["id"]]["role"], listed[invite["id"]]["uses"], listed[invite["id"]]["usable"]) == (
         "viewer",
         2,
         True,
@@ -333,3 +333,10 @@ def test_a_room_joined_in_a_kernel_is_listed_live(
     assert state["role"] == "viewer" and member(state, "ben")["you"] is True
     ann_kernel.set_role("ben", "editor")
     socket.expect("rooms", lambda f: {"room": ann_kernel.name, "role": "editor"} in f["rooms"], "ben's new role")
+
+
+def test_a_notification_names_only_a_notebook_of_the_room(ann_kernel: Room) -> None:
+    with pytest.raises(ValueError, match=r"no notebook 'nope.ipynb' in room .* \(its notebooks: none yet\)"):
+        ann_kernel.notify("room", "Look", notebook="nope.ipynb", cell="c1")
+    with pytest.raises(ValueError, match="cell is the id of a cell"):
+        ann_kernel.notify("room", "Look", cell="")

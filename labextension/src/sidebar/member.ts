@@ -52,12 +52,11 @@ export function memberRow(context: SidebarContext, info: RoomInfo, member: Membe
   return row;
 }
 
+/** "running · analysis.ipynb · cell 3": what they do (idle says nothing) and where, as far as this server knows. */
 function whereText(context: SidebarContext, member: Member): string {
-  if (!member.notebook) {
-    return member.activity ?? '';
-  }
-  const cell = context.cellLabel(member);
-  return [member.activity, member.notebook.name, cell].filter(Boolean).join(' · ');
+  const activity = member.activity === 'idle' ? null : member.activity;
+  const cell = member.notebook ? context.cellLabel(member) : null;
+  return [activity, member.notebook?.name, cell].filter(Boolean).join(' · ');
 }
 
 function ownerControls(context: SidebarContext, info: RoomInfo, member: Member, announcer: Announcer): HTMLElement {

@@ -9,6 +9,7 @@ const OPEN_TO: ReadonlyArray<readonly [RoomSettings['open_to'], string]> = [
   ['invited', 'Invited people only'],
   ['signed_in', 'Anyone signed in']
 ];
+/** Invites and open rooms let people in as viewers or editors; owners are made by an owner, member by member. */
 const JOIN_ROLES = ROLES.filter(([role]) => role !== 'owner');
 
 /**
@@ -22,7 +23,7 @@ export function ownerSection(
   links: Map<string, string>
 ): HTMLElement {
   let inviteRole: Role = 'editor';
-  const roleSelect = select(ROLES, inviteRole, value => (inviteRole = value as Role), {
+  const roleSelect = select(JOIN_ROLES, inviteRole, value => (inviteRole = value as Role), {
     'aria-label': `Role of the people a new invite to ${info.room} lets in`,
     'data-focus-key': 'invite-role'
   });
@@ -59,7 +60,7 @@ function inviteRow(
   announcer: Announcer,
   link: string | undefined
 ): HTMLElement {
-  const uses = invite.max_uses === null ? `used ${invite.used}×` : `${invite.used} of ${invite.max_uses} uses`;
+  const uses = invite.uses === null ? `used ${invite.used}×` : `${invite.used} of ${invite.uses} uses`;
   const expires = invite.expires_at ? `, expires ${expiresText(invite.expires_at)}` : '';
   const copy = link
     ? [

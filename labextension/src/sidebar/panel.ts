@@ -11,7 +11,8 @@ import { RoomSection } from './room';
 const LIVE_TEXT: Record<LiveStatus, string> = {
   connecting: 'Connecting…',
   open: 'Live',
-  closed: 'Offline: reconnecting…'
+  closed: 'Offline: reconnecting…',
+  unavailable: "Not available: this Jupyter server has no nbrealtime lab API (pip install 'nbrealtime[lab]')"
 };
 
 export class RoomSidebar extends Widget {

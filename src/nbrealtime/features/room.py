@@ -50,7 +50,7 @@ from nbrealtime.features.table_backend import META, RowBackend, collection_backe
 from nbrealtime.features.view import HasView
 from nbrealtime.schema import CELLS_CHANNEL, ROOM_CHANNEL, ROOM_INVITES_TABLE, ROOMS_TABLE
 
-__all__ = ["Room", "aconnect", "connect"]
+__all__ = ["Room", "aconnect", "connect", "user_name"]
 
 log = logging.getLogger("nbrealtime.room")
 
@@ -814,7 +814,8 @@ def _check_event(event: str, *, allow_wildcard: bool = False) -> None:
         raise ValueError('"*" only listens to every event; send a named one')
 
 
-def _user_name(user: str | None) -> str:
+def user_name(user: str | None) -> str:
+    """Who connects: ``user``, else ``$NBREALTIME_USER``, else the login name (the Jupyter server extension too)."""
     name = user or os.environ.get("NBREALTIME_USER") or getpass.getuser()
     name = name.strip()
     if not name or len(name) > 64:
@@ -865,7 +866,7 @@ def connect(
         room = invited_to
     if not isinstance(room, str) or not ROOM_NAME.match(room):
         raise ValueError("a room name is 1 to 64 letters, digits, '_', '-' or '.'")
-    name = _user_name(user)
+    name = user_name(user)
     backend = resolve_backend(url, key)
     loop = background_loop()
     with _open_rooms_lock:

@@ -66,6 +66,7 @@ class NotebookBridge:
         self._links_path = self._root / LINKS_FILE
         self._links = self._read_links()
         self._links_lock = threading.Lock()
+        self._opening: dict[str, asyncio.Lock] = {}  # per room: two opens of one notebook at once would both write it
 
     # ------------------------------------------------------------------ API
 
@@ -85,7 +86,12 @@ class NotebookBridge:
         return self._describe(room, notebook.info)
 
     async def open(self, room: str, ref: str) -> dict[str, Any]:
-        """Make the room's notebook ``ref`` (id or name) a live file on this server; return where it is."""
+        """Make the room's notebook ``ref`` (id or name) a live file on this server; return where it is. Opens in one
+        room take turns: a second open of a notebook finds it open (a follower's click and a restore at once)."""
+        async with self._opening.setdefault(room, asyncio.Lock()):
+            return await self._open_notebook(room, ref)
+
+    async def _open_notebook(self, room: str, ref: str) -> dict[str, Any]:
         joined = await self._room(room)
         replica = await joined.aopen_notebook(ref)  # the room's document, in memory
         await joined.aclose_notebook(replica)

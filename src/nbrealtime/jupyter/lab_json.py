@@ -82,11 +82,15 @@ def invite_json(invite: Invite) -> dict[str, Any]:
 
 
 def invite_info_json(invite: InviteInfo) -> dict[str, Any]:
+    """An invite as listed: the shape of a new one (its token and link are null: only their hash is stored), with
+    how often it was used and whether it still can be."""
     return {
         "id": invite.id,
         "role": invite.role,
+        "token": None,
+        "link": None,
         "expires_at": invite.expires_at,
-        "max_uses": invite.max_uses,
+        "uses": invite.max_uses,
         "used": invite.uses,
         "revoked": invite.revoked,
         "usable": invite.usable,

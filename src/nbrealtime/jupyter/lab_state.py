@@ -18,15 +18,10 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbrealtime.client.backend import Backend, resolve_backend
-from nbrealtime.client.connection import ChannelSpec, PostgresBinding, SupervisedChannel
-from nbrealtime.client.identity import IdentityStore
-from nbrealtime.client.loop import BackgroundLoop, background_loop
-from nbrealtime.client.session import AuthSession
-from nbrealtime.discovery import default_data_dir
 from nbrealtime.features.access import parse_invite
-from nbrealtime.features.members import Member, color_for
-from nbrealtime.features.room import Room, _user_name
+from nbrealtime.features.members import Member
+from nbrealtime.features.room import Room
+from nbrealtime.jupyter.account import Account
 from nbrealtime.jupyter.lab_json import (
     NotebookRefs,
     invite_info_json,
@@ -36,7 +31,6 @@ from nbrealtime.jupyter.lab_json import (
     present_frame,
 )
 from nbrealtime.jupyter.rooms import ServerRooms
-from nbrealtime.schema import ROOM_MEMBERS_TABLE
 
 __all__ = ["ACTIVITIES", "Frame", "LabState"]
 
@@ -46,59 +40,6 @@ Frame = dict[str, Any]
 Listener = Callable[[Frame], None]
 ACTIVITIES = ("editing", "running", "idle")
 COALESCE = 0.1  # ≤ 10 room frames per second per room
-
-
-class _Account:
-    """The Jupyter server's user on the backend, signed in without joining a room: for ``me`` and the rooms list."""
-
-    def __init__(self, loop: BackgroundLoop, backend: Backend, auth: AuthSession) -> None:
-        self.loop = loop
-        self.backend = backend
-        self.auth = auth
-
-    @classmethod
-    async def open(cls) -> _Account:
-        backend = await asyncio.to_thread(resolve_backend)
-        name = _user_name(None)
-        store = IdentityStore(backend.data_dir or default_data_dir(), backend.url, name)
-        loop = background_loop()
-        auth = await loop.bridge(AuthSession.open(backend.url, backend.key, store, name))
-        return cls(loop, backend, auth)
-
-    def me(self) -> dict[str, Any]:
-        user_id = self.auth.user_id
-        return {"user_id": user_id, "name": self.auth.name, "color": color_for(user_id), "backend": self.backend.url}
-
-    async def memberships(self, room: str | None = None) -> list[dict[str, Any]]:
-        """``[{room, role}]`` from this user's membership rows (all rooms, or the one named)."""
-
-        async def read() -> list[dict[str, Any]]:
-            await self.auth.ensure_fresh()
-            query = self.auth.client.table(ROOM_MEMBERS_TABLE).select("room,role").eq("user_id", self.auth.user_id)
-            if room is not None:
-                query = query.eq("room", room)
-            return list((await query.order("room").execute()).data)
-
-        return await self.loop.bridge(read())
-
-    async def watch_memberships(self, changed: Callable[[], None]) -> None:
-        """Call ``changed()`` whenever one of this user's membership rows changes (joined, removed, a role), and after
-        every (re)subscribe, as changes may have been missed meanwhile: one channel, kept while the server runs."""
-        user_id = self.auth.user_id
-
-        async def subscribed() -> None:
-            changed()
-
-        binding = PostgresBinding("*", ROOM_MEMBERS_TABLE, lambda _payload: changed(), f"user_id=eq.{user_id}")
-        spec = ChannelSpec(
-            topic=f"nbrt-lab:{user_id}",
-            config={"broadcast": {"self": False}, "presence": {"enabled": False}, "private": False},
-            postgres=[binding],
-        )
-        channel = SupervisedChannel(
-            f"{self.backend.url}/realtime/v1", self.backend.key, self.auth, spec, on_subscribed=subscribed
-        )
-        await self.loop.bridge(channel.start())
 
 
 @dataclass
@@ -111,6 +52,7 @@ class _Watch:
     timer: asyncio.TimerHandle | None = None
     last_flush: float = 0.0
     last_present: Frame | None = None
+    access: Frame | None = None  # settings and invites, read when they change
 
 
 class LabState:
@@ -122,7 +64,7 @@ class LabState:
         self._paths = paths  # room -> {notebook id: path on this server}
         self.coalesce = coalesce
         self._loop = asyncio.get_running_loop()
-        self._account: _Account | None = None
+        self._account: Account | None = None
         self._account_lock = asyncio.Lock()
         self._listeners: list[Listener] = []
         self._watches: dict[str, _Watch] = {}
@@ -169,7 +111,7 @@ class LabState:
             raise ValueError("uses is a positive number of joins (or null: unlimited)")
         async with self._using(name) as room:
             invite = await room.ainvite(role, expires=expires_in, uses=uses)
-        self._mark(name, "room")
+        self._mark(name, "access")
         return invite_json(invite)
 
     async def revoke_invite(self, name: str, invite_id: str) -> None:
@@ -178,7 +120,7 @@ class LabState:
                 await room.arevoke(invite_id)
             except ValueError as error:  # the invite is not there
                 raise LookupError(str(error)) from None
-        self._mark(name, "room")
+        self._mark(name, "access")
 
     async def set_role(self, name: str, user_id: str, role: Any) -> Frame:
         if not isinstance(role, str):
@@ -187,14 +129,14 @@ class LabState:
             member = self._member(room, user_id)
             await room.aset_role(user_id, role)
             refs = await self._refs(room, [member.notebook])
-        self._mark(name, "room")
+        self._mark(name, "access")
         return {**member_json(member, room.me.id, refs), "role": role}
 
     async def remove_member(self, name: str, user_id: str) -> None:
         async with self._using(name) as room:
             self._member(room, user_id)
             await room.aremove(user_id)
-        self._mark(name, "room")
+        self._mark(name, "access")
 
     async def settings(self, name: str, open_to: Any, role: Any) -> dict[str, str]:
         for value, what in ((open_to, "open_to"), (role, "role")):
@@ -202,7 +144,7 @@ class LabState:
                 raise ValueError(f"{what} is a string (see room.settings())")
         async with self._using(name) as room:
             settings = await room.asettings(open_to=open_to, role=role)
-        self._mark(name, "room")
+        self._mark(name, "access")
         return settings
 
     async def notifications(self, name: str) -> list[Frame]:
@@ -268,7 +210,7 @@ class LabState:
                 await (await self._signed_in()).watch_memberships(lambda: on_loop(self._spawn, self._rooms_changed()))
             watches = list(self._watches.values())
         for watch in watches:
-            listener(await self._room_frame(watch.room))
+            listener(await self._room_frame(watch))
             listener(await self._notifications_frame(watch.room))
             present = await self._present_frame(watch.room)
             if present["presenter"] is not None:
@@ -298,10 +240,10 @@ class LabState:
 
     # ------------------------------------------------------------------ internals
 
-    async def _signed_in(self) -> _Account:
+    async def _signed_in(self) -> Account:
         async with self._account_lock:
             if self._account is None:
-                self._account = await _Account.open()
+                self._account = await Account.open()
         return self._account
 
     @contextlib.asynccontextmanager
@@ -335,20 +277,29 @@ class LabState:
             self._names[room.name] = names
         return NotebookRefs(names, self._paths(room.name))
 
-    async def _room_state(self, room: Room) -> Frame:
+    async def _room_state(self, room: Room, access: Frame | None = None) -> Frame:
+        """The room's state; ``access`` (its settings and invites) as :meth:`_access` read it, or read now."""
+        access = access if access is not None else await self._access(room)
         members = room.members
         refs = await self._refs(room, [member.notebook for member in members])
-        invites = await room.ainvites() if room.role == "owner" else []
         return {
             "room": room.name,
             "role": room.role,
-            "settings": await room.asettings(),
+            "settings": access["settings"],
             "members": [member_json(member, room.me.id, refs) for member in members],
-            "invites": [invite_info_json(invite) for invite in invites],
+            "invites": access["invites"],
         }
 
-    async def _room_frame(self, room: Room) -> Frame:
-        return {"type": "room", **await self._room_state(room)}
+    @staticmethod
+    async def _access(room: Room) -> Frame:
+        invites = await room.ainvites() if room.role == "owner" else []
+        return {"settings": await room.asettings(), "invites": [invite_info_json(invite) for invite in invites]}
+
+    async def _room_frame(self, watch: _Watch, *, fresh_access: bool = False) -> Frame:
+        """A ``room`` frame; settings and invites are read again only when they changed (presence changes often)."""
+        if fresh_access or watch.access is None:
+            watch.access = await self._access(watch.room)
+        return {"type": "room", **await self._room_state(watch.room, watch.access)}
 
     async def _notifications_frame(self, room: Room) -> Frame:
         items = room.notifications.all
@@ -379,7 +330,7 @@ class LabState:
         presence, access, notifications = room.presence, room.access, room.notifications
         listen(presence.on_change, presence.off_change, on_loop(lambda _members: self._mark(name, "room")))
         listen(access.on_role, access.off_role, on_loop(lambda role: self._role_changed(name, role)))
-        listen(access.on_change, access.off_change, on_loop(lambda _table: self._mark(name, "room")))
+        listen(access.on_change, access.off_change, on_loop(lambda _table: self._mark(name, "access")))
         listen(notifications.on_change, notifications.off_change, on_loop(lambda _: self._mark(name, "notifications")))
         listen(
             notifications.on_new, notifications.off_new, on_loop(lambda item: self._spawn(self._send_new(room, item)))
@@ -393,7 +344,7 @@ class LabState:
 
     def _role_changed(self, name: str, role: str | None) -> None:
         if role is not None:
-            self._mark(name, "room")
+            self._mark(name, "access")  # an owner sees invites, the others not
             return
         watch = self._watches.pop(name, None)  # removed from the room
         if watch is not None:
@@ -430,7 +381,8 @@ class LabState:
         )
 
     def _mark(self, name: str, what: str) -> None:
-        """Something of the room changed: send it within :attr:`coalesce` seconds, with whatever else changes."""
+        """Something of the room changed (``what``: "room" — presence, members —, "access" — settings, invites, your
+        role — or "notifications"): send it within :attr:`coalesce` seconds, with whatever else changes."""
         watch = self._watches.get(name)
         if watch is None:
             return
@@ -445,8 +397,8 @@ class LabState:
         dirty, watch.dirty = watch.dirty, set()
         if self._watches.get(watch.room.name) is not watch:
             return
-        if "room" in dirty:
-            self._broadcast(await self._room_frame(watch.room))
+        if dirty & {"room", "access"}:
+            self._broadcast(await self._room_frame(watch, fresh_access="access" in dirty))
             present = await self._present_frame(watch.room)
             if present != watch.last_present:
                 watch.last_present = present

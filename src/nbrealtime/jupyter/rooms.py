@@ -42,6 +42,7 @@ class ServerRooms:
         self._holders: dict[str, set[object]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._closing: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def opened(self, name: str) -> Room | None:
         """The room if it is open here now (never joins)."""
@@ -69,8 +70,12 @@ class ServerRooms:
             return
         holders.discard(holder)
         if not holders and name not in self._closing:
-            loop = asyncio.get_running_loop()
-            self._closing[name] = loop.call_later(self.linger, lambda: loop.create_task(self._close_unheld(name)))
+            self._closing[name] = asyncio.get_running_loop().call_later(self.linger, self._close_soon, name)
+
+    def _close_soon(self, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._close_unheld(name))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _close_unheld(self, name: str) -> None:
         async with self._locks.setdefault(name, asyncio.Lock()):
