@@ -12,8 +12,7 @@ import pytest_asyncio
 
 from nbrealtime.launcher import ServerProcess
 from tests.browser.harness import JupyterLab, NotebookPage
-from tests.browser.lab_team import PEOPLE, SIDEBAR, Team, make_team
-from tests.jupyter.support import start_machines
+from tests.browser.lab_team import SIDEBAR, Team, make_team, start_team_machines
 
 pytestmark = [pytest.mark.lab_ui, pytest.mark.asyncio(loop_scope="session")]
 
@@ -21,21 +20,21 @@ TALK = ["# the talk", "x = 1", "y = x + 1", "print(y)"]
 
 
 @pytest.fixture(scope="module")
-def machines(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[JupyterLab]]:
-    yield from start_machines(server, tmp_path_factory, PEOPLE)
+def machines(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, JupyterLab]]:
+    yield from start_team_machines(server, tmp_path_factory, ("ann", "ben", "cy"))
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def team(
-    machines: list[JupyterLab], browser: Any, server: ServerProcess, env: dict[str, str], request: pytest.FixtureRequest
+    machines: dict[str, JupyterLab],
+    browser: Any,
+    server: ServerProcess,
+    env: dict[str, str],
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Team]:
     """The room (made by ann's kernel in this process, on the test server that ``env`` points it at)."""
-    teams = make_team(machines, browser, server, request.node.name, {"ben": "editor", "cy": "editor"})
-    team = await anext(teams)
-    yield team
-    errors = team.browser_errors()
-    await teams.aclose()
-    assert not errors, f"browser console errors: {errors}"
+    async for team in make_team(machines, browser, server, request.node.name, {"ben": "editor", "cy": "editor"}):
+        yield team
 
 
 async def view(page: NotebookPage) -> dict:
@@ -85,7 +84,12 @@ async def where_in_sidebar(page: NotebookPage, team: Team, user: str, text: str)
 
 async def in_theme(page: NotebookPage, theme: str) -> None:
     await page.js("(theme) => window.__lab.command('apputils:change-theme', {theme})", theme)
-    await page.until("(theme) => document.body.dataset.jpThemeName === theme", theme, what=f"the {theme} theme")
+    # and its splash screen gone: JupyterLab removes it on a timer, which fails if a second change showed it again
+    await page.until(
+        "(theme) => document.body.dataset.jpThemeName === theme && !document.getElementById('jupyterlab-splash')",
+        theme,
+        what=f"the {theme} theme",
+    )
 
 
 async def follow_in_sidebar(page: NotebookPage, team: Team, user: str) -> None:

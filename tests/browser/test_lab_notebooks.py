@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -14,8 +15,8 @@ import pytest_asyncio
 
 from nbrealtime.launcher import ServerProcess
 from tests.browser.harness import JupyterLab, NotebookPage
-from tests.browser.lab_team import PEOPLE, Team, make_team
-from tests.jupyter.support import api, start_machines
+from tests.browser.lab_team import Team, make_team, start_team_machines
+from tests.jupyter.support import api
 
 pytestmark = [pytest.mark.lab_ui, pytest.mark.shared_notebook, pytest.mark.asyncio(loop_scope="session")]
 
@@ -23,27 +24,29 @@ OMITTED = "application/vnd.nbrealtime.omitted+json"
 
 
 @pytest.fixture(scope="module")
-def machines(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[JupyterLab]]:
-    yield from start_machines(server, tmp_path_factory, PEOPLE)
+def machines(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, JupyterLab]]:
+    yield from start_team_machines(server, tmp_path_factory, ("dee", "eli", "fay"))
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def team(
-    machines: list[JupyterLab], browser: Any, server: ServerProcess, env: dict[str, str], request: pytest.FixtureRequest
+    machines: dict[str, JupyterLab],
+    browser: Any,
+    server: ServerProcess,
+    env: dict[str, str],
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Team]:
     """Ann's room (made by her kernel in this process): ben an editor, cy a viewer."""
-    teams = make_team(machines, browser, server, request.node.name, {"ben": "editor", "cy": "viewer"})
-    team = await anext(teams)
-    yield team
-    errors = team.browser_errors()
-    await teams.aclose()
-    assert not errors, f"browser console errors: {errors}"
+    async for team in make_team(machines, browser, server, request.node.name, {"ben": "editor", "cy": "viewer"}):
+        yield team
 
 
 async def choose(page: NotebookPage, label: str, option: str) -> None:
     """Answer JupyterLab's "pick one" dialog titled ``label``: the first option that starts with ``option``."""
-    dialog = page.page.locator(".jp-Dialog", has_text=label)
+    title = page.page.locator(".jp-Dialog-header", has_text=re.compile(f"^{re.escape(label)}$"))
+    dialog = page.page.locator(".jp-Dialog").filter(has=title)
     select = dialog.locator("select")
+    await select.locator("option").first.wait_for(state="attached")
     options = await select.locator("option").all_text_contents()
     chosen = next((text for text in options if text.startswith(option)), None)
     assert chosen is not None, f"{option!r} is not offered in {label!r}: {options}"

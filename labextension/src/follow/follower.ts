@@ -4,6 +4,7 @@
  * switching to another tab) pauses following; `resume()` catches up again, `stop()` ends it.
  */
 import type { JupyterFrontEnd } from '@jupyterlab/application';
+import { Notification } from '@jupyterlab/apputils';
 import type { Cell } from '@jupyterlab/cells';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Signal } from '@lumino/signaling';
@@ -71,6 +72,9 @@ export class Follower {
   }
 
   follow(room: string, member: Pick<Member, 'user_id' | 'name' | 'color'>): void {
+    if (member.user_id === this.state.me?.user_id) {
+      return; // one cannot follow oneself (another browser of the same user included)
+    }
     this.release();
     this._target = { room, user_id: member.user_id, name: member.name, color: member.color };
     this._mode = 'following';
@@ -139,8 +143,9 @@ export class Follower {
       await this.show(target.room, notebook, member.cell, generation);
     } catch (error) {
       if (generation === this.generation) {
-        this.applied = '';
-        console.warn(`nbrealtime: could not follow ${target.name}: ${String(error)}`);
+        // not retried until they move on: every room frame would otherwise ask the server again
+        const message = error instanceof Error ? error.message : String(error);
+        Notification.warning(`Could not follow ${target.name} to ${notebook.name}: ${message}`, { autoClose: 8000 });
       }
     } finally {
       this.navigating--;

@@ -15,13 +15,9 @@ export const roomNotebooksPlugin: JupyterFrontEndPlugin<RoomNotebooks> = {
   id: '@nbrealtime/labextension:room-notebooks',
   description: 'Which notebooks of this Jupyter server are room notebooks, and in which room.',
   autoStart: true,
-  requires: [IRoomState, INotebookTracker],
+  requires: [IRoomState],
   provides: IRoomNotebooks,
-  activate: (_app: JupyterFrontEnd, state: IRoomState, tracker: INotebookTracker): RoomNotebooks => {
-    const notebooks = new RoomNotebooks(state);
-    tracker.widgetAdded.connect((_, panel) => void panel.context.ready.then(() => refreshIfUnknown(notebooks, panel)));
-    return notebooks;
-  }
+  activate: (_app: JupyterFrontEnd, state: IRoomState): RoomNotebooks => new RoomNotebooks(state)
 };
 
 export const notebookViewsPlugin: JupyterFrontEndPlugin<void> = {
@@ -38,10 +34,3 @@ export const notebookViewsPlugin: JupyterFrontEndPlugin<void> = {
     tracker.widgetAdded.connect((_, panel) => decorate(panel));
   }
 };
-
-/** A notebook just opened that no room is known to hold: the rooms' lists may be stale (it was opened through the API). */
-async function refreshIfUnknown(notebooks: RoomNotebooks, panel: NotebookPanel): Promise<void> {
-  if (!notebooks.find(panel.context.path)) {
-    await notebooks.refreshAll();
-  }
-}
