@@ -53,7 +53,7 @@ from nbrealtime.features.table_backend import META, RowBackend, collection_backe
 from nbrealtime.features.view import HasView
 from nbrealtime.schema import CELLS_CHANNEL, ROOM_CHANNEL
 
-__all__ = ["Room", "aconnect", "connect"]
+__all__ = ["Room", "aconnect", "connect", "user_name"]
 
 log = logging.getLogger("nbrealtime.room")
 
@@ -623,18 +623,27 @@ class Room(HasView):
             if notebook is not None:
                 notebook.on_remote(event, data, sender)
 
+    def _set_own_role(self, role: str | None) -> None:
+        """Your role as the backend says. Removed: every notebook copy here stops syncing before anyone hears of
+        it (it stays as it is). A demotion needs nothing more: ``may_edit`` asks the role each time, so a viewer's
+        copy is read-only from now on."""
+        if role is None:
+            for notebook in list(self._notebooks.values()):
+                notebook.stop(f"you were removed from room {self.name!r}")
+        self.access.set_own_role(role)
+
     def _on_member_change(self, payload: dict[str, Any]) -> None:
         data = payload.get("data", {})
         record = data.get("record")
         if record:
             self.presence.on_member_row(record)
             if str(record.get("user_id")) == self.me.id:
-                self.access.set_own_role(record.get("role"))
+                self._set_own_role(record.get("role"))
         elif data.get("type") == "DELETE":
             old = data.get("old_record") or {}
             self.presence.on_member_removed(str(old.get("user_id")))
             if str(old.get("user_id")) == self.me.id:
-                self.access.set_own_role(None)
+                self._set_own_role(None)
                 self.run_soon(self._close())  # removed (or left elsewhere): the server has shut our channels
 
     async def _ensure_rows(self, invite: str | None) -> None:
@@ -664,7 +673,7 @@ class Room(HasView):
         for row in members.data:
             self.presence.on_member_row(row)
         mine = [row for row in members.data if str(row["user_id"]) == self.me.id]
-        self.access.set_own_role(mine[0]["role"] if mine else None)
+        self._set_own_role(mine[0]["role"] if mine else None)
         notifications = (
             await client.table("nbrt_notifications")
             .select("*")
@@ -788,7 +797,8 @@ def _check_event(event: str, *, allow_wildcard: bool = False) -> None:
         raise ValueError('"*" only listens to every event; send a named one')
 
 
-def _user_name(user: str | None) -> str:
+def user_name(user: str | None) -> str:
+    """The name you join as: ``user``, else ``$NBREALTIME_USER``, else your login name."""
     name = user or os.environ.get("NBREALTIME_USER") or getpass.getuser()
     name = name.strip()
     if not name or len(name) > 64:
@@ -839,7 +849,7 @@ def connect(
         room = invited_to
     if not isinstance(room, str) or not ROOM_NAME.match(room):
         raise ValueError("a room name is 1 to 64 letters, digits, '_', '-' or '.'")
-    name = _user_name(user)
+    name = user_name(user)
     backend = resolve_backend(url, key)
     loop = background_loop()
     with _open_rooms_lock:

@@ -121,6 +121,7 @@ class SharedNotebook:
         self._omitted: dict[str, OmittedOutput] = {}  # outputs this copy kept out, by id (shown from here at once)
         self._unstored: list[OmittedOutput] = []
         self._sync.screen = self._omit_large_outputs
+        self.stopped: str | None = None  # why this copy no longer syncs (removed from the room), or None
         self._sync.screen_after = screen_after(self.output_limit)
 
     def __repr__(self) -> str:
@@ -156,6 +157,8 @@ class SharedNotebook:
     @contextlib.contextmanager
     def edit(self) -> Iterator[YNotebook]:
         """Change the notebook from Python in one transaction: ``with nb.edit() as ynb: ynb.append_cell({...})``."""
+        if self.stopped is not None:
+            raise PermissionError(f"{self.name!r} no longer syncs: {self.stopped}")
         if self.read_only:
             raise PermissionError(f"you are a viewer of {self.name!r}: it opens read-only")
         with self.lock, self.doc.transaction():
@@ -165,6 +168,11 @@ class SharedNotebook:
     def on_change(self, callback: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
         """Call ``callback(content)`` after every change, local or remote."""
         return self._on_change.add(callback)
+
+    def stop(self, reason: str) -> None:
+        """Stop syncing for good (``reason`` says why, in :attr:`stopped`): nothing more goes out or comes in."""
+        self.stopped = reason
+        self._in_doc_thread(self.detach)
 
     def detach(self) -> None:
         """Stop syncing this copy (it stays as it is)."""
@@ -248,8 +256,8 @@ class SharedNotebook:
 
     @property
     def read_only(self) -> bool:
-        """True for a viewer: this copy's edits are not sent (and others refuse them anyway)."""
-        return not self.may_edit(self._sync.backend.user_id)
+        """True for a viewer (or someone removed): this copy's edits are not sent (and others refuse them anyway)."""
+        return self.stopped is not None or not self.may_edit(self._sync.backend.user_id)
 
     def _after_change(self, local: bool) -> None:
         # Where the document lives (a Jupyter server's loop): it may not be read from another thread mid-change.
@@ -309,6 +317,8 @@ class SharedNotebook:
         await self._sync.compact()
 
     def on_remote(self, event: str, data: dict[str, Any], sender: str) -> None:
+        if self.stopped is not None:
+            return
         if event == AWARENESS_EVENT:
             self._apply_awareness(unb64(data["update"]))
         else:

@@ -20,10 +20,12 @@ from typing import Any
 from jupyter_server.utils import ensure_async
 
 import nbrealtime
+from nbrealtime.features.access import AccessDenied
 from nbrealtime.features.room import Room
-from nbrealtime.features.shared_notebook import Diverged, NotebookInfo, SharedNotebook
+from nbrealtime.features.shared_notebook import Diverged, NotebookInfo, Outputs, SharedNotebook
 from nbrealtime.features.synced_doc import b64, unb64
 from nbrealtime.jupyter import LINKS_FILE
+from nbrealtime.jupyter.identity import NbRealtime, server_id
 
 __all__ = ["NotebookBridge", "bridge_for"]
 
@@ -66,11 +68,18 @@ class NotebookBridge:
         self._links_path = self._root / LINKS_FILE
         self._links = self._read_links()
         self._links_lock = threading.Lock()
+        self._outputs = Outputs(NbRealtime(parent=serverapp).output_limit, server_id(serverapp))
 
     # ------------------------------------------------------------------ API
 
     async def list(self, room: str) -> list[dict[str, Any]]:
-        infos = await (await self._room(room)).alist_notebooks()
+        """The room's notebooks; once this user was removed from it, the copies this server still has (stopped)."""
+        try:
+            infos = await (await self._room(room)).alist_notebooks()
+        except AccessDenied:
+            infos = [notebook.info for (name, _), notebook in self._open.items() if name == room]
+            if not infos:
+                raise
         return [self._describe(room, info) for info in infos]
 
     async def share(self, room: str, path: str) -> dict[str, Any]:
@@ -79,7 +88,7 @@ class NotebookBridge:
             raise FileNotFoundError(f"no notebook {path!r} on this server")
         live = await self._live(path)
         notebook = await (await self._room(room)).ashare_notebook(
-            live, Path(path).name, in_doc_thread=self._in_doc_thread
+            live, Path(path).name, in_doc_thread=self._in_doc_thread, outputs=self._outputs
         )
         self._keep(room, notebook, path)
         return self._describe(room, notebook.info)
@@ -103,9 +112,7 @@ class NotebookBridge:
         if await ensure_async(self._contents.file_exists(path)):
             if link is not None:
                 try:
-                    notebook = await joined.aopen_notebook(
-                        replica.id, doc=await self._live(path), base=unb64(link.base), in_doc_thread=self._in_doc_thread
-                    )
+                    notebook = await self._attach(joined, replica.id, path, unb64(link.base))
                 except Diverged:
                     pass
                 else:
@@ -113,11 +120,17 @@ class NotebookBridge:
                     return self._describe(room, notebook.info)
             kept_aside = await self._keep_aside(path)
         await self._materialise(path, replica)
-        notebook = await joined.aopen_notebook(
-            replica.id, doc=await self._live(path), base=replica.state_vector(), in_doc_thread=self._in_doc_thread
-        )
+        notebook = await self._attach(joined, replica.id, path, replica.state_vector())
         self._keep(room, notebook, path)
         return {**self._describe(room, notebook.info), "kept_aside": kept_aside}
+
+    async def output(self, room: str, notebook_id: str, output_id: str) -> dict[str, Any]:
+        """An output kept out of a room notebook for its size: at once if it appeared here, else from the room."""
+        bridged = self._open.get((room, notebook_id))
+        kept = bridged.kept_output(output_id) if bridged is not None else None
+        if kept is not None:
+            return kept
+        return await (await self._room(room)).anotebook_output(notebook_id, output_id)
 
     async def restore(self) -> None:
         """After a restart: bring every notebook this server had open back to life (offline edits merge; a file
@@ -130,7 +143,11 @@ class NotebookBridge:
 
     async def close(self) -> None:
         for (room, _), notebook in list(self._open.items()):
-            await self._rooms[room].aclose_notebook(notebook)
+            joined = self._rooms.get(room)
+            if joined is not None:
+                await joined.aclose_notebook(notebook)
+            else:
+                notebook.detach()
         self._open.clear()
         for room in self._rooms.values():
             await room.aclose()
@@ -139,9 +156,18 @@ class NotebookBridge:
 
     async def _room(self, name: str) -> Room:
         room = self._rooms.get(name)
+        if room is not None and room.role is None:  # removed: its connection closed itself; try again (re-invited?)
+            del self._rooms[name]
+            room = None
         if room is None:
             room = self._rooms[name] = await nbrealtime.aconnect(name)
         return room
+
+    async def _attach(self, joined: Room, notebook_id: str, path: str, base: bytes) -> SharedNotebook:
+        """Bridge the live document of ``path`` to the room's notebook (see ``SharedNotebook.attach``)."""
+        return await joined.aopen_notebook(
+            notebook_id, doc=await self._live(path), base=base, in_doc_thread=self._in_doc_thread, outputs=self._outputs
+        )
 
     def _in_doc_thread(self, function: Any) -> None:
         """A live document is read and changed only on the Jupyter server's own loop, inside a task (its room's
@@ -207,6 +233,7 @@ class NotebookBridge:
 
     def _describe(self, room: str, info: NotebookInfo) -> dict[str, Any]:
         link = self._links.get((room, info.id))
+        bridged = self._open.get((room, info.id))
         return {
             "id": info.id,
             "name": info.name,
@@ -214,8 +241,9 @@ class NotebookBridge:
             "shared_by": info.shared_by,
             "created_at": info.created_at,
             "path": link.path if link is not None else None,
-            "live": (room, info.id) in self._open,
-            "read_only": (room, info.id) in self._open and self._open[(room, info.id)].read_only,
+            "live": bridged is not None and bridged.stopped is None,
+            "read_only": bridged is not None and bridged.read_only,
+            "reason": bridged.stopped if bridged is not None else None,
         }
 
     def _read_links(self) -> dict[tuple[str, str], Link]:

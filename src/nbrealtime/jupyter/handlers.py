@@ -3,6 +3,8 @@
 * ``GET  /nbrealtime/api/rooms/<room>/notebooks`` — the room's notebooks (and where each is on this server)
 * ``POST /nbrealtime/api/rooms/<room>/notebooks`` with ``{"path": "analysis.ipynb"}`` — share a local notebook
 * ``POST /nbrealtime/api/rooms/<room>/notebooks/<id or name>/open`` — make it a live file on this server
+* ``GET  /nbrealtime/api/rooms/<room>/notebooks/<id>/outputs/<output id>`` — an output kept out for its size
+* ``GET  /nbrealtime/api/me`` — who this server is in the rooms, and its ``server_id``
 
 Errors are JSON ``{"message": …}`` with one sentence, as Jupyter's own API answers.
 """
@@ -37,6 +39,8 @@ class _BridgeHandler(APIHandler):
             result = await work
         except (FileNotFoundError, LookupError) as error:
             raise web.HTTPError(404, _message(error)) from None
+        except PermissionError as error:  # the room's rules (AccessDenied): not a member, not in this role
+            raise web.HTTPError(403, _message(error)) from None
         except (ValueError, TypeError) as error:
             raise web.HTTPError(400, _message(error)) from None
         self.finish(json.dumps(result))
@@ -63,16 +67,36 @@ class OpenHandler(_BridgeHandler):
         await self.answer((await self.bridge()).open(room, ref))
 
 
+class OutputHandler(_BridgeHandler):
+    @web.authenticated
+    async def get(self, room: str, ref: str, output: str) -> None:
+        await self.answer((await self.bridge()).output(room, ref, output))
+
+
+class MeHandler(APIHandler):
+    auth_resource = "contents"
+
+    @web.authenticated
+    async def get(self) -> None:
+        from nbrealtime.jupyter.identity import me
+
+        self.finish(json.dumps(await me(self.serverapp)))
+
+
 def _message(error: BaseException) -> str:
     return str(error.args[0]) if error.args else type(error).__name__
 
 
 def register_handlers(serverapp: Any) -> None:
-    base = url_path_join(serverapp.web_app.settings["base_url"], "nbrealtime/api/rooms")
+    api = url_path_join(serverapp.web_app.settings["base_url"], "nbrealtime/api")
+    base = url_path_join(api, "rooms")
+    notebook = url_path_join(base, ROOM, "notebooks", r"(?P<ref>[^/]+)")
     serverapp.web_app.add_handlers(
         ".*$",
         [
+            (url_path_join(api, "me"), MeHandler),
             (url_path_join(base, ROOM, "notebooks"), NotebooksHandler),
-            (url_path_join(base, ROOM, "notebooks", r"(?P<ref>[^/]+)", "open"), OpenHandler),
+            (url_path_join(notebook, "open"), OpenHandler),
+            (url_path_join(notebook, "outputs", r"(?P<output>[\w-]{1,64})"), OutputHandler),
         ],
     )
