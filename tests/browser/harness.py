@@ -90,7 +90,7 @@ class JupyterLab:
     """
 
     def __init__(self, root: Path, home: Path, server: ServerProcess, user: str | None = None, *,
-                 collaborative: bool = False) -> None:  # fmt: skip
+                 collaborative: bool = False, options: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -124,6 +124,7 @@ class JupyterLab:
             "--ServerApp.disable_check_xsrf=True",
             f"--YDocExtension.disable_rtc={not collaborative}",
             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            *options,
         ]  # fmt: skip
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(

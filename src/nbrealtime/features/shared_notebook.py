@@ -45,6 +45,7 @@ __all__ = [
     "Outputs",
     "SharedNotebook",
     "fetch_output",
+    "find_notebook",
     "list_notebooks",
     "open_notebook",
     "read_notebook_file",
@@ -368,6 +369,17 @@ async def share_notebook(
     return notebook
 
 
+def find_notebook(known: list[NotebookInfo], ref: str, room: str) -> NotebookInfo:
+    """The one notebook of ``known`` whose id or name is ``ref`` (a ``LookupError`` that says what there is)."""
+    matches = [info for info in known if ref in (info.id, info.name)]
+    if not matches:
+        names = ", ".join(sorted({info.name for info in known})) or "none yet"
+        raise LookupError(f"no notebook {ref!r} in room {room!r} (shared there: {names})")
+    if len(matches) > 1:
+        raise LookupError(f"{len(matches)} notebooks named {ref!r} in room {room!r}: open one by id")
+    return matches[0]
+
+
 async def list_notebooks(backend: DocBackend, room: str) -> list[NotebookInfo]:
     found = (
         await backend.rest("nbrt_notebooks")
@@ -390,14 +402,8 @@ async def open_notebook(
     outputs: Outputs = DEFAULT_OUTPUTS,
 ) -> SharedNotebook:
     """Open the room's notebook ``ref`` (id or name) into ``doc`` (a fresh document by default)."""
-    known = await list_notebooks(backend, room)
-    matches = [info for info in known if ref in (info.id, info.name)]
-    if not matches:
-        names = ", ".join(sorted({info.name for info in known})) or "none yet"
-        raise LookupError(f"no notebook {ref!r} in room {room!r} (shared there: {names})")
-    if len(matches) > 1:
-        raise LookupError(f"{len(matches)} notebooks named {ref!r} in room {room!r}: open one by id")
-    notebook = SharedNotebook(backend, room, matches[0], doc if doc is not None else Doc(), in_doc_thread, outputs)
+    info = find_notebook(await list_notebooks(backend, room), ref, room)
+    notebook = SharedNotebook(backend, room, info, doc if doc is not None else Doc(), in_doc_thread, outputs)
     try:
         await notebook.attach(base)
     except BaseException:

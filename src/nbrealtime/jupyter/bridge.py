@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.utils import ensure_async
+from jupyter_server_ydoc.utils import JUPYTER_COLLABORATION_EVENTS_URI
 
 import nbrealtime
 from nbrealtime.features.access import AccessDenied
 from nbrealtime.features.room import Room
-from nbrealtime.features.shared_notebook import Diverged, NotebookInfo, Outputs, SharedNotebook
+from nbrealtime.features.shared_notebook import Diverged, NotebookInfo, Outputs, SharedNotebook, find_notebook
 from nbrealtime.features.synced_doc import b64, unb64
 from nbrealtime.jupyter import LINKS_FILE
 from nbrealtime.jupyter.identity import NbRealtime, server_id
@@ -69,6 +70,8 @@ class NotebookBridge:
         self._links = self._read_links()
         self._links_lock = threading.Lock()
         self._outputs = Outputs(NbRealtime(parent=serverapp).output_limit, server_id(serverapp))
+        self._opening = asyncio.Lock()  # one open at a time: REST calls and document events may ask at once
+        serverapp.event_logger.add_listener(schema_id=JUPYTER_COLLABORATION_EVENTS_URI, listener=self.on_document_event)
 
     # ------------------------------------------------------------------ API
 
@@ -95,18 +98,23 @@ class NotebookBridge:
 
     async def open(self, room: str, ref: str) -> dict[str, Any]:
         """Make the room's notebook ``ref`` (id or name) a live file on this server; return where it is."""
+        async with self._opening:
+            return await self._open_notebook(room, ref)
+
+    async def _open_notebook(self, room: str, ref: str) -> dict[str, Any]:
         joined = await self._room(room)
-        replica = await joined.aopen_notebook(ref)  # the room's document, in memory
-        await joined.aclose_notebook(replica)
-        key = (room, replica.id)
+        info = find_notebook(await joined.alist_notebooks(), ref, room)
+        key = (room, info.id)
         link = self._links.get(key)
         bridged = self._open.get(key)
         if bridged is not None and link is not None:
             if await self._live(link.path) is bridged.ynotebook:
-                return self._describe(room, replica.info)
-            # jupyter-server-ydoc let the document go (its last browser left) and loaded it again: re-attach
+                return {**self._describe(room, info), "kept_aside": None}
+            # jupyter-server-ydoc let the document go and loaded it again: re-attach
             del self._open[key]
             await joined.aclose_notebook(bridged)
+        replica = await joined.aopen_notebook(info.id)  # the room's document, in memory
+        await joined.aclose_notebook(replica)
         path = link.path if link is not None else replica.name
         kept_aside = None
         if await ensure_async(self._contents.file_exists(path)):
@@ -117,12 +125,26 @@ class NotebookBridge:
                     pass
                 else:
                     self._keep(room, notebook, path)
-                    return self._describe(room, notebook.info)
+                    return {**self._describe(room, notebook.info), "kept_aside": None}
             kept_aside = await self._keep_aside(path)
         await self._materialise(path, replica)
         notebook = await self._attach(joined, replica.id, path, replica.state_vector())
         self._keep(room, notebook, path)
         return {**self._describe(room, notebook.info), "kept_aside": kept_aside}
+
+    async def on_document_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """jupyter-server-ydoc's room lifecycle: when it lets a room notebook's document go ("clean": its last
+        browser left) or loads one afresh ("initialize"), bridge the new live document at once, so the file keeps
+        syncing with nobody looking at it and nothing waits for the next ``open``."""
+        if data.get("action") not in ("clean", "initialize"):
+            return
+        for link in list(self._links.values()):
+            key = (link.room, link.id)
+            if link.path == data.get("path") and key in self._open and self._open[key].stopped is None:
+                try:
+                    await self.open(link.room, link.id)
+                except Exception as error:
+                    log.warning("nbrealtime: could not re-attach %s of room %s: %s", link.path, link.room, error)
 
     async def output(self, room: str, notebook_id: str, output_id: str) -> dict[str, Any]:
         """An output kept out of a room notebook for its size: at once if it appeared here, else from the room."""
