@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from postgrest.exceptions import APIError
 
+import nbrealtime
+from nbrealtime.features.shared_notebook import NOTEBOOK_EVENT
+from nbrealtime.features.synced_doc import b64
 from nbrealtime.launcher import ServerProcess
 from tests.browser.harness import JupyterLab, Lab, NotebookPage
 from tests.jupyter.support import api, start_machines, until_on_disk
@@ -122,3 +127,57 @@ async def test_two_machines_type_restructure_and_run_in_one_notebook(
     finally:
         for lab in (ann_lab, ben_lab):
             await lab.close()
+
+
+async def test_a_viewer_on_another_machine_sees_the_editor_and_reaches_no_one(
+    machines: list[JupyterLab], browser: Any, server: ServerProcess, request: pytest.FixtureRequest, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("NBREALTIME_DATA_DIR", str(server.data_dir))
+    room = f"viewer-{uuid.uuid4().hex[:8]}"
+    owner = await asyncio.to_thread(nbrealtime.connect, room, user="ann")  # invite-only, ann's; ben may only watch
+    invite = await asyncio.to_thread(owner.invite, "viewer")
+    ben = await asyncio.to_thread(nbrealtime.connect, invite=invite, user="ben")  # as ben's server signs in
+    ann_lab, ben_lab = (Lab(machine, browser, server, request.node.name) for machine in machines)
+    try:
+        path = ann_lab.jupyter.write_notebook(f"{room}-watched", ["total = 1", "print(total)"])
+        assert (await asyncio.to_thread(api, machines[0], "POST", f"{room}/notebooks", json={"path": path})).is_success
+        opened = await asyncio.to_thread(api, machines[1], "POST", f"{room}/notebooks/{path}/open")
+        assert opened.status_code == 200 and opened.json()["read_only"] is True, opened.text
+        listed = (await asyncio.to_thread(api, machines[1], "GET", f"{room}/notebooks")).json()
+        assert [(item["live"], item["read_only"]) for item in listed] == [(True, True)]
+        editor, viewer = await asyncio.gather(ann_lab.open(path, run=False), ben_lab.open(path, run=False))
+
+        await type_in_cell(editor, 0, "  # from ann")
+        await viewer.until(f"() => {MODEL}.cells[0].getSource().includes('# from ann')", what="ann's typing")
+
+        # ben types in his browser: it lands in his server's document and file, and goes no further
+        await type_in_cell(viewer, 0, "  # VIEWER TYPED")
+        await asyncio.to_thread(
+            until_on_disk, machines[1].root / path, lambda c: "VIEWER" in "".join(c["cells"][0]["source"]),
+            machines[1], "ben's typing on ben's disk",
+        )  # fmt: skip
+
+        # a modified client of ben's sends an update straight to the room's channel and into its update log
+        copy = await asyncio.to_thread(ben.notebook, path)
+        before = copy.state_vector()
+        with copy.lock, copy.doc.transaction():
+            copy.ynotebook.ycells[1]["source"].insert(0, "INJECTED ")
+        update = copy.doc.get_update(before)
+        ben.broadcast(NOTEBOOK_EVENT, {"notebook": copy.id, "update": b64(update)})
+        row = {"room": room, "notebook": copy.id, "data": b64(update)}
+        with pytest.raises(APIError):
+            await asyncio.to_thread(ben.call, ben.rest("nbrt_notebook_updates").insert(row).execute(), 15)
+
+        # ann types again; once that reaches ben, whatever ben sent earlier had its chance to reach ann
+        await type_in_cell(editor, 1, "  # ann again")
+        await viewer.until(f"() => {MODEL}.cells[1].getSource().includes('# ann again')", what="ann's second edit")
+        text = await editor.js(f"() => {MODEL}.cells.map((cell) => cell.getSource()).join('\\n')")
+        assert "VIEWER" not in text and "INJECTED" not in text
+        logged = await asyncio.to_thread(owner.call, owner.rest("nbrt_notebook_updates").select("author")
+                                         .eq("room", room).execute(), 15)  # fmt: skip
+        assert ben.me.id not in {row["author"] for row in logged.data}, "no update of ben's reached the log"
+    finally:
+        for lab in (ann_lab, ben_lab):
+            await lab.close()
+        for joined in (owner, ben):
+            await asyncio.to_thread(joined.close)
