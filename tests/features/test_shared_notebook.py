@@ -264,7 +264,9 @@ def test_the_simulated_collaborator_types_adds_and_runs_in_a_shared_notebook(env
     shared = me.share_notebook(write_notebook(tmp_path / "demo.ipynb", [code_cell("a", "x = 1")]))
     ada = collaborator("nb-demo", "Ada", greet=False)
     try:
-        me.request("notebook", {"name": "demo.ipynb"}, reply="notebook_done", timeout=60)
+        shared.look("me", me.me.color)  # someone has it open: Ada waits for that, and appears among its collaborators
+        me.request("notebook", {"name": "demo.ipynb", "when_seen": True}, reply="notebook_done", timeout=60)
+        assert [user["name"] for user in shared.others] == ["Ada"]
         changed = Events()
         shared.on_change(changed.put)
 

@@ -312,12 +312,18 @@ class Room(HasView):
 
     # ------------------------------------------------------------------ shared notebooks
 
-    def share_notebook(self, path: str | Path, *, name: str | None = None,
+    def share_notebook(self, path: str | Path | dict[str, Any], *, name: str | None = None,
                        output_limit: int | str | None = None) -> SharedNotebook:  # fmt: skip
-        """Put the notebook file at ``path`` in the room (under its file name, or ``name``); returns the room's
-        copy, which others open with ``room.notebook(name)``. Outputs above ``output_limit`` (bytes, or "1MB";
-        default ``$NBREALTIME_OUTPUT_LIMIT`` or 1 MB) are stored aside and shared as placeholders."""
-        content = read_notebook_file(path)
+        """Put the notebook file at ``path`` (or nbformat JSON, with a ``name``) in the room, under its file name or
+        ``name``; returns the room's copy, which others open with ``room.notebook(name)``. Outputs above
+        ``output_limit`` (bytes, or "1MB"; default ``$NBREALTIME_OUTPUT_LIMIT`` or 1 MB) are stored aside and
+        shared as placeholders."""
+        if isinstance(path, dict):
+            if name is None:
+                raise ValueError("sharing nbformat JSON needs a name= for the room's notebook")
+            content = path
+        else:
+            content = read_notebook_file(path)
         outputs = Outputs(output_limit)
         return self._run(self.ashare_notebook(content, name or Path(path).name, outputs=outputs), 60)
 

@@ -109,6 +109,7 @@ class SharedNotebook:
         self._in_doc_thread = self._sync._in_doc_thread
         self.lock = self._sync.lock
         self._on_change: CallbackList[dict[str, Any]] = CallbackList(f"notebook {info.name!r}")
+        self._on_others: CallbackList[list[dict[str, Any]]] = CallbackList(f"notebook {info.name!r} collaborators")
         self._who = str(getattr(backend, "user_name", backend.user_id))
         self.last_state = self.doc.get_state()  # as of the last change (read where the document lives)
         self._runs = execution_counts(self.ynotebook)
@@ -238,6 +239,36 @@ class SharedNotebook:
         if ours:
             self._send_awareness(ours)
 
+    def _send_our_awareness(self) -> None:
+        assert self._awareness is not None
+        ours = [client for client in self._awareness.states if client not in self._remote_clients]
+        if ours:
+            self._send_awareness(ours)
+
+    def look(self, name: str, color: str) -> None:
+        """Show up as a collaborator of this notebook (in JupyterLab, as its own collaborators do) from a copy that
+        has no browser: a kernel, the demo's simulated colleague."""
+        if self._awareness is None:
+            self.share_awareness(Awareness(self.doc))
+        assert self._awareness is not None
+        initials = "".join(part[0] for part in name.split()[:2]).upper() or "?"
+        user = {"username": name, "name": name, "display_name": name, "initials": initials, "color": color,
+                "avatar_url": None}  # fmt: skip
+        self._in_doc_thread(lambda: self._awareness.set_local_state({"user": user}) if self._awareness else None)
+
+    @property
+    def others(self) -> list[dict[str, Any]]:
+        """The users of other copies who have this notebook open (their awareness ``user`` states), once
+        :meth:`look` made this copy one of the collaborators."""
+        if self._awareness is None:
+            return []
+        states = dict(self._awareness.states)
+        return [states[client]["user"] for client in self._remote_clients if states.get(client, {}).get("user")]
+
+    def on_others(self, callback: Callable[[list[dict[str, Any]]], None]) -> Callable[[list[dict[str, Any]]], None]:
+        """Call ``callback(others)`` when someone's awareness state arrives (see :attr:`others`)."""
+        return self._on_others.add(callback)
+
     def _send_awareness(self, clients: list[int]) -> None:
         assert self._awareness is not None
         update = b64(self._awareness.encode_awareness_update(clients))
@@ -247,11 +278,15 @@ class SharedNotebook:
         def apply() -> None:
             if self._awareness is None:
                 return
+            known = set(self._remote_clients)
             self._applying_awareness = True
             try:
                 self._awareness.apply_awareness_update(update, "local")  # "local": jupyter's room relays it
             finally:
                 self._applying_awareness = False
+            if self._remote_clients - known:  # someone new: tell them who is here (they tell us once, in turn)
+                self._send_our_awareness()
+            self._on_others.fire(self.others)
 
         self._in_doc_thread(apply)
 
@@ -306,9 +341,7 @@ class SharedNotebook:
     async def resubscribed(self) -> None:
         await self._sync.resubscribed()
         if self._awareness is not None:  # who is here, for those who joined while we were away
-            ours = [client for client in self._awareness.states if client not in self._remote_clients]
-            if ours:
-                self._send_awareness(ours)
+            self._send_our_awareness()
 
     async def flush(self) -> None:
         await self._store_outputs()
