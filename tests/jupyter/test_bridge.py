@@ -213,6 +213,11 @@ def test_a_demoted_server_copy_turns_read_only_and_a_removed_one_stops(
         until_on_disk(ben_lab.root / "barrier.ipynb", lambda c: sources(c) == ["barrier"], ben_lab, "the barrier")
         kept = json.loads((ben_lab.root / "secret.ipynb").read_text())
         assert sources(kept) == ["plan"], "the removed copy stays on ben's disk as it was, and nothing reaches it"
+
+        nbrealtime.connect(invite=owner.invite("editor"), user="ben").close()  # let back in: open syncs it again
+        reopened = api(ben_lab, "POST", f"{guarded}/notebooks/secret.ipynb/open")
+        assert reopened.status_code == 200 and reopened.json()["live"] is True, reopened.text
+        until_on_disk(ben_lab.root / "secret.ipynb", lambda c: sources(c) == ["changed plan"], ben_lab, "the edit")
     finally:
         owner.close()
 

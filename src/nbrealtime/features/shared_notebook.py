@@ -200,7 +200,10 @@ class SharedNotebook:
         return kept.output if kept is not None else None
 
     def _omit_large_outputs(self) -> None:
-        """Where the document lives, before local changes go out: outputs above the limit become placeholders."""
+        """Where the document lives, before local changes go out: outputs above the limit become placeholders (a
+        read-only copy sends nothing, so it keeps its outputs whole)."""
+        if self.read_only:
+            return
         omitted = replace_oversize_outputs(
             self.ynotebook, self.output_limit, self._sync.room, self.id, self._who, self.origin
         )

@@ -103,7 +103,7 @@ class SyncedDoc:
         self._auto_settle = auto_settle
         self._in_doc_thread = in_doc_thread or (lambda function: function())
         self._applying: str | None = None
-        self._subscription: Subscription = self.doc.observe(self._on_transaction)  # keep: pycrdt lesson §5.9
+        self._subscription: Subscription | None = self.doc.observe(self._on_transaction)  # keep: pycrdt lesson §5.9
         self._committed: list[tuple[bytes, str | None, bool]] = []  # update, origin, held
         self.screen: Callable[[], None] | None = None
         self.screen_after = 0
@@ -122,7 +122,9 @@ class SyncedDoc:
 
     def detach(self) -> None:
         """Stop following the document (it stays usable, its changes no longer travel)."""
-        self.doc.unobserve(self._subscription)
+        if self._subscription is not None:  # once: a stopped copy is detached again when it is closed
+            self.doc.unobserve(self._subscription)
+            self._subscription = None
 
     # ------------------------------------------------------------------ CRDT exchange
 

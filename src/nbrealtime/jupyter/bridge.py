@@ -108,9 +108,9 @@ class NotebookBridge:
         link = self._links.get(key)
         bridged = self._open.get(key)
         if bridged is not None and link is not None:
-            if await self._live(link.path) is bridged.ynotebook:
+            if bridged.stopped is None and await self._live(link.path) is bridged.ynotebook:
                 return {**self._describe(room, info), "kept_aside": None}
-            # jupyter-server-ydoc let the document go and loaded it again: re-attach
+            # jupyter-server-ydoc let the document go and loaded it again, or this user was let back in: re-attach
             del self._open[key]
             await joined.aclose_notebook(bridged)
         replica = await joined.aopen_notebook(info.id)  # the room's document, in memory
