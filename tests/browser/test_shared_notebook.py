@@ -4,6 +4,7 @@ and users), one embedded server, one Chromium page on each; typing, restructurin
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -13,10 +14,12 @@ import pytest
 from postgrest.exceptions import APIError
 
 import nbrealtime
+from nbrealtime.features.notebook_outputs import OMITTED_MIME
 from nbrealtime.features.shared_notebook import NOTEBOOK_EVENT
 from nbrealtime.features.synced_doc import b64
 from nbrealtime.launcher import ServerProcess
 from tests.browser.harness import JupyterLab, Lab, NotebookPage
+from tests.features.test_notebook_outputs import stored_rows
 from tests.jupyter.support import api, start_machines, until_on_disk
 
 pytestmark = [pytest.mark.shared_notebook, pytest.mark.asyncio(loop_scope="session")]
@@ -181,3 +184,44 @@ async def test_a_viewer_on_another_machine_sees_the_editor_and_reaches_no_one(
             await lab.close()
         for joined in (owner, ben):
             await asyncio.to_thread(joined.close)
+
+
+async def test_a_large_output_run_in_one_browser_reaches_the_other_as_a_placeholder(
+    machines: list[JupyterLab], browser: Any, server: ServerProcess, request: pytest.FixtureRequest
+) -> None:
+    ann_lab, ben_lab = (Lab(machine, browser, server, request.node.name) for machine in machines)
+    ben_lab.room = room = ann_lab.room
+    marker = uuid.uuid4().hex
+    try:
+        path = ann_lab.jupyter.write_notebook(f"{room}-plots", ["x = 1"])
+        assert (await asyncio.to_thread(api, machines[0], "POST", f"{room}/notebooks", json={"path": path})).is_success
+        assert (await asyncio.to_thread(api, machines[1], "POST", f"{room}/notebooks/{path}/open")).is_success
+        ann, ben = await asyncio.gather(ann_lab.open(path, run=False), ben_lab.open(path, run=False))
+        image = f"'{marker[::-1]}'[::-1] + base64.b64encode(os.urandom(1_200_000)).decode()"  # only the output has it
+        await ann.run(
+            f"import base64, os\nfrom IPython.display import display\ndisplay({{'image/png': {image}}}, raw=True)"
+        )
+
+        about = await ben.until(
+            f"""(mime) => {{
+                const outputs = {MODEL}.cells.flatMap((cell) => cell.outputs || []);
+                const found = outputs.find((output) => output.data && output.data[mime]);
+                return found && found.data[mime];
+            }}""",
+            OMITTED_MIME,
+            what="the placeholder on ben's page",
+        )
+        assert about["origin"].startswith("jupyter:") and about["ran_by"] == "ann" and about["bytes"] > 1_600_000
+        held = await ann.js(f"() => JSON.stringify({MODEL}.toJSON())")
+        assert marker not in held, "ann's own document holds the placeholder too (her server serves the original)"
+        for lab in machines:  # ann's server from memory, ben's from the room
+            fetched = await asyncio.to_thread(
+                api, lab, "GET", f"{room}/notebooks/{about['notebook']}/outputs/{about['id']}"
+            )
+            assert fetched.status_code == 200 and fetched.json()["data"]["image/png"].startswith(marker)
+        for table, column in (("nbrt_notebook_updates", "data"), ("nbrt_notebooks", "snapshot")):
+            for row in await asyncio.to_thread(stored_rows, server, table, room):
+                assert marker.encode() not in base64.b64decode(row[column] or ""), f"{table} carries the output"
+    finally:
+        for lab in (ann_lab, ben_lab):
+            await lab.close()
