@@ -652,3 +652,23 @@ def test_a_project_from_before_roles_is_upgraded_and_its_rooms_keep_working(clus
     call = "select public.nbrt_set_role('old', '" + b + "', 'viewer') ->> 'role'"
     result = cluster.try_psql(_rooms_sql((), "A", call), database=database)
     assert result.returncode == 0 and result.stdout.split()[-1] == "viewer", result.stderr
+
+
+def test_a_table_from_an_older_migration_gains_the_columns_added_since(cluster: PostgresCluster) -> None:
+    """Notifications before they could name a notebook and a cell: the migration adds the columns, rows stay."""
+    database = cluster.create_database("older_columns")
+    a = USER_IDS["A"]
+    cluster.psql(
+        "create table public.nbrt_notifications (id uuid primary key default gen_random_uuid(), room text not null,"
+        " recipient uuid not null, sender uuid not null, title text not null, message text not null default '',"
+        " kind text not null default 'info', read boolean not null default false,"
+        " created_at timestamptz not null default now());\n"
+        f"insert into public.nbrt_notifications (room, recipient, sender, title) values ('r', '{a}', '{a}', 'old');",
+        database=database,
+    )
+    migration = (ROOT / MIGRATION_PATH).read_text(encoding="utf-8")
+    _apply(cluster, migration, database)
+    _apply(cluster, migration, database)
+    rows = cluster.psql("select title || '|' || coalesce(notebook, '-') || '|' || coalesce(cell, '-')"
+                        " from public.nbrt_notifications", database=database)  # fmt: skip
+    assert rows.split() == ["old|-|-"]

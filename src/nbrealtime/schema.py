@@ -718,6 +718,8 @@ BUILTIN_TABLES: tuple[Table, ...] = (
             "kind": "text not null default 'info'",
             "read": "boolean not null default false",
             "created_at": "timestamptz not null default now()",
+            "notebook": "text",
+            "cell": "text",
         },
         {
             "select": "owner:recipient or owner:sender",
@@ -727,7 +729,8 @@ BUILTIN_TABLES: tuple[Table, ...] = (
         },
         builtin=True,
         indexes=[("recipient", "created_at")],
-        description="One row per recipient; a notification to a room is one row per member.",
+        description="One row per recipient; a notification to a room is one row per member. notebook and cell "
+        "(optional) name the room notebook (its id) and the cell it is about.",
     ),
     make_table(
         "nbrt_cells",

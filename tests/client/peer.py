@@ -3,7 +3,8 @@
 Usage: ``python peer.py ROOM USER [IDLE_AFTER]``; the backend comes from the environment as for any notebook, and an
 invite to redeem from ``NBRT_PEER_INVITE``.
 Commands (one JSON object per line): ``{"do": "send", "event": E, "payload": P}``, ``{"do": "notify", "to": T,
-"title": X}``, ``{"do": "presence", "cell": C, "activity": A, "status": S}``, ``{"do": "mark_read", "id": I}``,
+"title": X, "notebook": N?, "cell": C?}``, ``{"do": "presence", "cell": C, "activity": A, "status": S}``,
+``{"do": "mark_read", "id": I}``,
 ``{"do": "cell_watch", "cell": C}`` (then ``{"cell": C, "text": T}`` on every change),
 ``{"do": "cell_insert", "cell": C, "index": I (-1 = end), "text": T}``, ``{"do": "collection_insert", "name": N,
 "values": V}``, ``{"do": "collection_watch", "name": N}`` (then ``{"rows": [...]}`` on every change),
@@ -47,7 +48,8 @@ def main(room_name: str, user: str) -> None:
             if action == "send":
                 room.send(command["event"], command.get("payload"))
             elif action == "notify":
-                room.notify(command["to"], command["title"], command.get("message", ""))
+                about = {key: command[key] for key in ("notebook", "cell") if key in command}
+                room.notify(command["to"], command["title"], command.get("message", ""), **about)
             elif action == "presence":
                 room.presence.update(**command)
             elif action == "mark_read":

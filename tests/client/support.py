@@ -116,4 +116,4 @@ def until_members(room: Any, predicate: Callable[[dict[str, Any]], bool], what: 
         members = changes.expect(lambda ms: predicate({m.name: m for m in ms}), timeout, what)
         return {member.name: member for member in members}
     finally:
-        room.presence._callbacks.remove(changes.put)
+        room.presence.off_change(changes.put)

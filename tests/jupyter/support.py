@@ -3,7 +3,9 @@ signed in as different users, against one embedded server; and the REST calls Ju
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,9 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from nbrealtime.launcher import ServerProcess
 from tests.browser.harness import JupyterLab
+from tests.client.support import Events
 
 USERS = ("ann", "ben")
 WAIT = 30.0
@@ -38,10 +43,7 @@ def start_machines(embedded: ServerProcess, tmp_path_factory: pytest.TempPathFac
 
 def api(lab: JupyterLab, method: str, path: str, **options: Any) -> httpx.Response:
     """A call to ``/nbrealtime/api/rooms/<path>`` as JupyterLab's frontend makes it (the _xsrf cookie echoed)."""
-    with httpx.Client(base_url=lab.url, timeout=60) as client:
-        client.get("/lab")
-        headers = {"X-XSRFToken": client.cookies.get("_xsrf", "")}
-        return client.request(method, f"/nbrealtime/api/rooms/{path}", headers=headers, **options)
+    return lab_api(lab, method, f"rooms/{path}", **options)
 
 
 def until_on_disk(path: Path, predicate: Callable[[dict], bool], lab: JupyterLab, what: str) -> dict:
@@ -74,10 +76,6 @@ def until_logged(lab: JupyterLab, text: str, after: int = 0) -> int:
 def visit_document(lab: JupyterLab, path: str) -> None:
     """Open ``path``'s collaborative document as a browser does (a session, then the room's websocket), and
     leave: jupyter-server-ydoc lets the document go once the cleanup delay has passed."""
-    import asyncio
-
-    import websockets
-
     session = httpx.put(
         f"{lab.url}/api/collaboration/session/{path}", json={"format": "json", "type": "notebook"}, timeout=30
     )
@@ -86,8 +84,46 @@ def visit_document(lab: JupyterLab, path: str) -> None:
     room = f"json:notebook:{found['fileId']}"
     url = f"{lab.url.replace('http', 'ws', 1)}/api/collaboration/room/{room}?sessionId={found['sessionId']}"
 
-    async def visit() -> None:
-        async with websockets.connect(url) as socket:
-            await socket.recv()  # the room's first sync message: we are in
+    with connect(url, open_timeout=WAIT) as socket:
+        socket.recv(WAIT)  # the room's first sync message: we are in
 
-    asyncio.run(visit())
+
+def lab_api(lab: JupyterLab, method: str, path: str, **options: Any) -> httpx.Response:
+    """A call to ``/nbrealtime/api/<path>`` (the lab API of docs/lab-api.md), as JupyterLab's frontend makes it."""
+    with httpx.Client(base_url=lab.url, timeout=60) as client:
+        client.get("/lab")
+        headers = {"X-XSRFToken": client.cookies.get("_xsrf", "")}
+        return client.request(method, f"/nbrealtime/api/{path}", headers=headers, **options)
+
+
+class LiveSocket:
+    """The lab API's websocket (``/nbrealtime/api/live``) of one JupyterLab: frames land in :attr:`frames`."""
+
+    def __init__(self, lab: JupyterLab) -> None:
+        self.frames = Events()
+        self.socket = connect(f"ws://127.0.0.1:{lab.port}/nbrealtime/api/live", open_timeout=WAIT)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            for message in self.socket:
+                self.frames.put(json.loads(message))
+
+    def send(self, frame: Any) -> None:
+        self.socket.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    def expect(self, kind: str, predicate: Callable[[dict], bool] = lambda _: True, what: str = "") -> dict:
+        """The first frame of type ``kind`` for which ``predicate`` holds (earlier ones are kept for later asks)."""
+        return self.frames.expect(
+            lambda frame: frame.get("type") == kind and predicate(frame), timeout=WAIT, what=what or f"a {kind} frame"
+        )
+
+    def close(self) -> None:
+        self.socket.close()
+        self._reader.join(WAIT)
+
+
+def member(frame: dict, name: str) -> dict | None:
+    """The member called ``name`` in a ``room`` frame (or room state), if listed."""
+    return next((m for m in frame["members"] if m["name"] == name), None)

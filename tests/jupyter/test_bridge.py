@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -14,26 +14,14 @@ import pytest
 
 import nbrealtime
 from nbrealtime.features.notebook_outputs import OMITTED_MIME
-from nbrealtime.launcher import ServerProcess, start_server
+from nbrealtime.launcher import ServerProcess
 from tests.browser.harness import JupyterLab
 from tests.client.support import create_open_room
-from tests.jupyter.support import MACHINE, api, start_machines, until_logged, until_on_disk, visit_document
+from tests.jupyter.support import MACHINE, api, until_logged, until_on_disk, visit_document
 
 pytestmark = pytest.mark.shared_notebook
 
 WAIT = 30.0
-
-
-@pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = start_server(tmp_path_factory.mktemp("nbrt-server"))
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
-def machines(embedded: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[JupyterLab]]:
-    yield from start_machines(embedded, tmp_path_factory)
 
 
 @pytest.fixture
@@ -243,3 +231,16 @@ def test_a_large_output_reaches_the_other_server_as_a_placeholder_and_both_serve
         assert fetched.status_code == 200 and fetched.json() == image
     missing = api(ben, "GET", f"{room_name}/notebooks/{shared['id']}/outputs/nope")
     assert missing.status_code == 404 and missing.json()["message"].startswith("no output 'nope'")
+
+
+def test_opening_one_notebook_three_times_at_once_opens_it_once(machines: list[JupyterLab], room_name: str) -> None:
+    ann, ben = machines
+    (ann.root / "busy.ipynb").write_text(notebook_file([("b1", "busy = True")]))
+    assert api(ann, "POST", f"{room_name}/notebooks", json={"path": "busy.ipynb"}).status_code == 201
+    with ThreadPoolExecutor(3) as pool:  # a follower's click, a page reload and a restore, all at once
+        answers = list(pool.map(lambda _: api(ben, "POST", f"{room_name}/notebooks/busy.ipynb/open"), range(3)))
+    assert [answer.status_code for answer in answers] == [200, 200, 200], [answer.text for answer in answers]
+    assert {answer.json()["path"] for answer in answers} == {"busy.ipynb"}
+    assert not (ben.root / "busy (local copy).ipynb").exists()
+    content = until_on_disk(ben.root / "busy.ipynb", lambda c: sources(c) == ["busy = True"], ben, "the room's cell")
+    assert [cell["id"] for cell in content["cells"]] == ["b1"]

@@ -114,11 +114,26 @@ class Access:
         self._room = room
         self.role: str | None = None
         self._on_role: CallbackList[str | None] = CallbackList("role")
+        self._on_change: CallbackList[str] = CallbackList("room settings")
 
     # ------------------------------------------------------------------ your role
 
     def on_role(self, callback: Callable[[str | None], None]) -> Callable[[str | None], None]:
         return self._on_role.add(callback)
+
+    def off_role(self, callback: Callable[[str | None], None]) -> None:
+        self._on_role.remove(callback)
+
+    def on_change(self, callback: Callable[[str], None]) -> Callable[[str], None]:
+        """Call ``callback(table)`` when the room's settings or (for owners) its invites changed, by anyone."""
+        return self._on_change.add(callback)
+
+    def off_change(self, callback: Callable[[str], None]) -> None:
+        self._on_change.remove(callback)
+
+    def on_row_change(self, payload: dict[str, Any]) -> None:
+        """A ``postgres_changes`` event of the room's row or of one of its invites."""
+        self._on_change.fire(str(payload.get("data", {}).get("table", "")))
 
     def set_own_role(self, role: str | None) -> None:
         """Your role as the backend now says (None: removed); ``on_role`` callbacks hear of a change."""

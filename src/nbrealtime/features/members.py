@@ -15,6 +15,7 @@ from typing import Any, Literal
 __all__ = ["Member", "Roster", "color_for"]
 
 Status = Literal["online", "away", "offline"]
+LAB_KEYS = ("notebook", "presenting")
 
 PALETTE = (
     "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4",
@@ -37,6 +38,8 @@ class Member:
     cell: str | None = None
     activity: str | None = None
     role: str | None = None
+    notebook: str | None = None  # the id of the room notebook they are in (a JupyterLab tells it)
+    presenting: str | None = None  # since when they present (ISO time), asking the room to follow them
 
     def __repr__(self) -> str:
         return f"<Member {self.name!r} {self.status}>"
@@ -48,6 +51,17 @@ class _Entry:
     connections: int = 0
     left_at: datetime | None = None
     activity_at: datetime | None = None
+
+
+def _carried(metas: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Each key as the latest meta that carries it says (None if none does): only a JupyterLab's connection
+    tells the notebook and presenting, and the same user's kernel, tracked later, must not erase them."""
+    values: dict[str, Any] = {}
+    for key in keys:
+        carrying = [meta for meta in metas if key in meta]
+        latest = max(carrying, key=lambda meta: str(meta.get("updated_at", "")), default={})
+        values[key] = latest.get(key)
+    return values
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -105,14 +119,15 @@ class Roster:
             status: Status = "online" if "online" in statuses or not statuses <= {"away"} else "away"
             updated_at = _parse_time(latest.get("updated_at"))
             fresher = entry.activity_at is None or (updated_at is not None and updated_at >= entry.activity_at)
+            location = {key: latest.get(key) for key in ("cell", "activity")}
+            location.update(_carried(metas, LAB_KEYS))
             entry.member = replace(
                 entry.member,
                 name=latest.get("name") or entry.member.name,
                 color=latest.get("color") or entry.member.color,
                 status=status,
                 last_seen=now,
-                cell=latest.get("cell") if fresher else entry.member.cell,
-                activity=latest.get("activity") if fresher else entry.member.activity,
+                **(location if fresher else {}),
             )
             if fresher:
                 entry.activity_at = updated_at
@@ -131,7 +146,7 @@ class Roster:
             return
         if entry.activity_at is not None and at < entry.activity_at:
             return
-        changes: dict[str, Any] = {key: update[key] for key in ("cell", "activity") if key in update}
+        changes: dict[str, Any] = {key: update[key] for key in ("cell", "activity", *LAB_KEYS) if key in update}
         if update.get("status") in ("online", "away"):
             changes["status"] = update["status"]
         entry.member = replace(entry.member, **changes)
@@ -146,7 +161,7 @@ class Roster:
                 entry.left_at is None or (now - entry.left_at).total_seconds() >= self.leave_grace
             )
             if gone and member.status != "offline":
-                member = replace(member, status="offline", cell=None, activity=None)
+                member = replace(member, status="offline", cell=None, activity=None, notebook=None, presenting=None)
             result.append(member)
         order = {"online": 0, "away": 1, "offline": 2}
 

@@ -38,6 +38,8 @@ class Notification:
     sender_id: str
     created_at: datetime
     read: bool = False
+    notebook: str | None = None  # the id of the room notebook it is about
+    cell: str | None = None  # the id of the cell it is about
 
     def __repr__(self) -> str:
         state = "read" if self.read else "unread"
@@ -55,6 +57,8 @@ def _parse(row: dict[str, Any], sender_name: Callable[[str], str]) -> Notificati
         sender_id=str(row["sender"]),
         created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
         read=bool(row.get("read")),
+        notebook=row.get("notebook") or None,
+        cell=row.get("cell") or None,
     )
 
 
@@ -103,6 +107,10 @@ class Notifications(HasView):
         """Call ``callback(notification)`` for each new one, live (not for the backlog loaded on connect)."""
         return self._on_new.add(callback)
 
+    def off_new(self, callback: Callable[[Notification], None]) -> None:
+        """Stop calling a callback given to :meth:`on_new`."""
+        self._on_new.remove(callback)
+
     def wait_for(
         self, predicate: Callable[[Notification], bool] = lambda _: True, *, timeout: float = 30.0
     ) -> Notification:
@@ -126,6 +134,9 @@ class Notifications(HasView):
 
     def on_change(self, callback: Callable[[list[Notification]], None]) -> Callable[[list[Notification]], None]:
         return self._on_change.add(callback)
+
+    def off_change(self, callback: Callable[[list[Notification]], None]) -> None:
+        self._on_change.remove(callback)
 
     def mark_read(self, notification_id: str) -> None:
         """Mark one read: shown at once, written in the background, restored if the write fails."""

@@ -79,6 +79,10 @@ class Presence(HasView):
         """Call ``callback(members)`` whenever someone arrives, leaves or changes status, cell or activity."""
         return self._callbacks.add(callback)
 
+    def off_change(self, callback: Callable[[list[Member]], None]) -> None:
+        """Stop calling a callback given to :meth:`on_change`."""
+        self._callbacks.remove(callback)
+
     def wait_for(self, name: str, *, status: str = "online", timeout: float = 30.0) -> Member:
         """Block until the member called ``name`` has ``status``; return them (handy in scripts/demos)."""
         reached = threading.Event()
@@ -107,11 +111,23 @@ class Presence(HasView):
         if status not in (None, "online", "away"):
             raise ValueError('status must be "online" or "away"')
         changes: dict[str, Any] = {"status": status, "cell": cell, "activity": activity}
-        changes = {key: value for key, value in changes.items() if value is not None}
+        await self._update_all({key: value for key, value in changes.items() if value is not None})
+
+    async def aset_where(self, *, notebook: str | None, cell: str | None, activity: str | None) -> None:
+        """Where this user is, as their JupyterLab says: a room notebook's id, a cell and what they do there (all
+        three replaced; None clears)."""
+        await self._loop.bridge(self._update_all({"notebook": notebook, "cell": cell, "activity": activity}))
+
+    async def aset_presenting(self, on: bool) -> None:
+        """Start (or stop) asking the room to follow this user; leaving the room stops it too."""
+        since = (self._state.get("presenting") or _now().isoformat()) if on else None
+        await self._loop.bridge(self._update_all({"presenting": since}))
+
+    async def _update_all(self, changes: dict[str, Any]) -> None:
         self._last_activity = time.monotonic()
         if self._auto_away:
             self._auto_away = False
-            changes.setdefault("status", "online")
+            changes = {"status": "online", **changes}
         await self._publish(changes)
 
     def report_browser_activity(self, away: bool) -> None:

@@ -51,7 +51,7 @@ from nbrealtime.features.shared_notebook import (
 from nbrealtime.features.synced_doc import DocThread
 from nbrealtime.features.table_backend import META, RowBackend, collection_backend, table_backend
 from nbrealtime.features.view import HasView
-from nbrealtime.schema import CELLS_CHANNEL, ROOM_CHANNEL
+from nbrealtime.schema import CELLS_CHANNEL, ROOM_CHANNEL, ROOM_INVITES_TABLE, ROOMS_TABLE
 
 __all__ = ["Room", "aconnect", "connect", "user_name"]
 
@@ -189,6 +189,27 @@ class Room(HasView):
         """Owners: remove a member (by name or id): the server closes their channels and refuses their writes."""
         self._run(self.access.remove(member), 15)
 
+    # coroutine twins of the above, for code that already runs in an event loop (the Jupyter server extension)
+
+    async def ainvite(self, role: str = "editor", *, expires: float | timedelta | None = None,
+                      uses: int | None = None) -> Invite:  # fmt: skip
+        return await self._loop.bridge(self.access.invite(role, expires, uses))
+
+    async def ainvites(self) -> list[InviteInfo]:
+        return await self._loop.bridge(self.access.invites())
+
+    async def arevoke(self, invite: str | Invite | InviteInfo) -> None:
+        await self._loop.bridge(self.access.revoke(invite))
+
+    async def asettings(self, *, open_to: str | None = None, role: str | None = None) -> dict[str, str]:
+        return await self._loop.bridge(self.access.settings(open_to, role))
+
+    async def aset_role(self, member: str, role: str) -> None:
+        await self._loop.bridge(self.access.set_role(member, role))
+
+    async def aremove(self, member: str) -> None:
+        await self._loop.bridge(self.access.remove(member))
+
     def member_id(self, who: str) -> str:
         """The user id of a member given by id or (case-insensitive) name."""
         recipients = self._recipients(who)
@@ -253,28 +274,48 @@ class Room(HasView):
 
     # ------------------------------------------------------------------ notifications
 
-    def notify(self, to: str, title: str, message: str = "", *, kind: str = "info") -> list[str]:
-        """Notify a member (by name or user id) or everyone else in the room (``to="room"``); returns row ids."""
-        return self._run(self._notify(to, title, message, kind), 15)
+    def notify(self, to: str, title: str, message: str = "", *, kind: str = "info",
+               notebook: str | SharedNotebook | None = None, cell: str | None = None) -> list[str]:  # fmt: skip
+        """Notify a member (by name or user id) or everyone else in the room (``to="room"``); returns row ids.
 
-    async def anotify(self, to: str, title: str, message: str = "", *, kind: str = "info") -> list[str]:
-        return await self._loop.bridge(self._notify(to, title, message, kind))
+        ``notebook`` (a room notebook, its id or name) and ``cell`` (a cell id) say what it is about: JupyterLab
+        offers to go there."""
+        return self._run(self._notify(to, title, message, kind, notebook, cell), 15)
 
-    async def _notify(self, to: str, title: str, message: str, kind: str) -> list[str]:
+    async def anotify(self, to: str, title: str, message: str = "", *, kind: str = "info",
+                      notebook: str | SharedNotebook | None = None, cell: str | None = None) -> list[str]:  # fmt: skip
+        return await self._loop.bridge(self._notify(to, title, message, kind, notebook, cell))
+
+    async def _notify(self, to: str, title: str, message: str, kind: str, notebook: str | SharedNotebook | None,
+                      cell: str | None) -> list[str]:  # fmt: skip
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
         if not isinstance(title, str) or not title.strip():
             raise ValueError("a notification needs a title")
+        if cell is not None and (not isinstance(cell, str) or not cell):
+            raise ValueError("cell is the id of a cell (a non-empty string)")
         recipients = self._recipients(to)
+        about = {"notebook": await self._notebook_id(notebook) if notebook is not None else None, "cell": cell}
         rows = [
             {"id": str(uuid.uuid4()), "room": self.name, "recipient": recipient, "sender": self.me.id,
-             "title": title, "message": message, "kind": kind}
+             "title": title, "message": message, "kind": kind, **about}
             for recipient in recipients
         ]  # fmt: skip
         if rows:
             await self._auth.client.table("nbrt_notifications").insert(rows, returning="minimal").execute()
         self.presence.touch()
         return [row["id"] for row in rows]
+
+    async def _notebook_id(self, notebook: str | SharedNotebook) -> str:
+        """The id of a room notebook given as itself, its id or its name (ValueError if the room has none such)."""
+        if isinstance(notebook, SharedNotebook):
+            return notebook.id
+        infos = await list_notebooks(self, self.name)
+        for info in infos:
+            if notebook in (info.id, info.name):
+                return info.id
+        known = ", ".join(info.name for info in infos) or "none yet"
+        raise ValueError(f"no notebook {notebook!r} in room {self.name!r} (its notebooks: {known})")
 
     def _recipients(self, to: str) -> list[str]:
         members = self.presence.members
@@ -728,6 +769,9 @@ class Room(HasView):
                     "*", "nbrt_notifications", self.notifications.on_row_change, f"recipient=eq.{self.me.id}"
                 ),
                 PostgresBinding("*", "nbrt_room_members", self._on_member_change, f"room=eq.{self.name}"),
+                # settings and invites (owners alone receive the latter): for views that show them live
+                PostgresBinding("*", ROOMS_TABLE, self.access.on_row_change, f"name=eq.{self.name}"),
+                PostgresBinding("*", ROOM_INVITES_TABLE, self.access.on_row_change, f"room=eq.{self.name}"),
             ],
         )
         channel = SupervisedChannel(
@@ -804,7 +848,7 @@ def _check_event(event: str, *, allow_wildcard: bool = False) -> None:
 
 
 def user_name(user: str | None) -> str:
-    """The name you join as: ``user``, else ``$NBREALTIME_USER``, else your login name."""
+    """Who connects: ``user``, else ``$NBREALTIME_USER``, else the login name (the Jupyter server extension too)."""
     name = user or os.environ.get("NBREALTIME_USER") or getpass.getuser()
     name = name.strip()
     if not name or len(name) > 64:

@@ -123,8 +123,8 @@ class SharedNotebook:
         self._omitted: dict[str, OmittedOutput] = {}  # outputs this copy kept out, by id (shown from here at once)
         self._unstored: list[OmittedOutput] = []
         self._sync.screen = self._omit_large_outputs
-        self.stopped: str | None = None  # why this copy no longer syncs (removed from the room), or None
         self._sync.screen_after = screen_after(self.output_limit)
+        self.stopped: str | None = None  # why this copy no longer syncs (removed from the room), or None
 
     def __repr__(self) -> str:
         return f"<SharedNotebook {self.name!r} ({len(self.cell_ids)} cells)>"
@@ -253,11 +253,12 @@ class SharedNotebook:
         has no browser: a kernel, the demo's simulated colleague."""
         if self._awareness is None:
             self.share_awareness(Awareness(self.doc))
-        assert self._awareness is not None
+        awareness = self._awareness
+        assert awareness is not None
         initials = "".join(part[0] for part in name.split()[:2]).upper() or "?"
         user = {"username": name, "name": name, "display_name": name, "initials": initials, "color": color,
                 "avatar_url": None}  # fmt: skip
-        self._in_doc_thread(lambda: self._awareness.set_local_state({"user": user}) if self._awareness else None)
+        self._in_doc_thread(lambda: awareness.set_local_state({"user": user}))
 
     @property
     def others(self) -> list[dict[str, Any]]:

@@ -20,13 +20,13 @@ from typing import Any
 from jupyter_server.utils import ensure_async
 from jupyter_server_ydoc.utils import JUPYTER_COLLABORATION_EVENTS_URI
 
-import nbrealtime
 from nbrealtime.features.access import AccessDenied
 from nbrealtime.features.room import Room
 from nbrealtime.features.shared_notebook import Diverged, NotebookInfo, Outputs, SharedNotebook, find_notebook
 from nbrealtime.features.synced_doc import b64, unb64
 from nbrealtime.jupyter import LINKS_FILE
 from nbrealtime.jupyter.identity import NbRealtime, server_id
+from nbrealtime.jupyter.rooms import rooms_for
 
 __all__ = ["NotebookBridge", "bridge_for"]
 
@@ -64,13 +64,13 @@ class NotebookBridge:
         self._contents = serverapp.contents_manager
         self._root = Path(serverapp.root_dir)
         self._loop = asyncio.get_running_loop()
-        self._rooms: dict[str, Room] = {}
+        self._rooms = rooms_for(serverapp)  # shared with the lab API: one connection per room
         self._open: dict[tuple[str, str], SharedNotebook] = {}
         self._links_path = self._root / LINKS_FILE
         self._links = self._read_links()
         self._links_lock = threading.Lock()
+        self._opening: dict[str, asyncio.Lock] = {}  # per room: two opens of one notebook at once would both write it
         self._outputs = Outputs(NbRealtime(parent=serverapp).output_limit, server_id(serverapp))
-        self._opening = asyncio.Lock()  # one open at a time: REST calls and document events may ask at once
         serverapp.event_logger.add_listener(schema_id=JUPYTER_COLLABORATION_EVENTS_URI, listener=self.on_document_event)
 
     # ------------------------------------------------------------------ API
@@ -97,8 +97,9 @@ class NotebookBridge:
         return self._describe(room, notebook.info)
 
     async def open(self, room: str, ref: str) -> dict[str, Any]:
-        """Make the room's notebook ``ref`` (id or name) a live file on this server; return where it is."""
-        async with self._opening:
+        """Make the room's notebook ``ref`` (id or name) a live file on this server; return where it is. Opens in one
+        room take turns: a second open of a notebook finds it open (a follower's click and a restore at once)."""
+        async with self._opening.setdefault(room, asyncio.Lock()):
             return await self._open_notebook(room, ref)
 
     async def _open_notebook(self, room: str, ref: str) -> dict[str, Any]:
@@ -163,27 +164,25 @@ class NotebookBridge:
             except Exception as error:
                 log.warning("nbrealtime: could not reopen notebook %s of room %s: %s", notebook_id, room, error)
 
+    def paths(self, room: str) -> dict[str, str]:
+        """Where each of the room's notebooks opened here is on this server: ``{notebook id: path}``."""
+        return {link.id: link.path for link in list(self._links.values()) if link.room == room}
+
     async def close(self) -> None:
         for (room, _), notebook in list(self._open.items()):
-            joined = self._rooms.get(room)
+            joined = self._rooms.opened(room)  # a room that removed this user has closed: nothing to flush
             if joined is not None:
                 await joined.aclose_notebook(notebook)
             else:
                 notebook.detach()
         self._open.clear()
-        for room in self._rooms.values():
-            await room.aclose()
+        await self._rooms.close()
 
     # ------------------------------------------------------------------ internals
 
     async def _room(self, name: str) -> Room:
-        room = self._rooms.get(name)
-        if room is not None and room.role is None:  # removed: its connection closed itself; try again (re-invited?)
-            del self._rooms[name]
-            room = None
-        if room is None:
-            room = self._rooms[name] = await nbrealtime.aconnect(name)
-        return room
+        """The room, held for as long as this server runs (its notebooks stay live)."""
+        return await self._rooms.get(name, self)
 
     async def _attach(self, joined: Room, notebook_id: str, path: str, base: bytes) -> SharedNotebook:
         """Bridge the live document of ``path`` to the room's notebook (see ``SharedNotebook.attach``)."""

@@ -4,7 +4,6 @@
 * ``POST /nbrealtime/api/rooms/<room>/notebooks`` with ``{"path": "analysis.ipynb"}`` — share a local notebook
 * ``POST /nbrealtime/api/rooms/<room>/notebooks/<id or name>/open`` — make it a live file on this server
 * ``GET  /nbrealtime/api/rooms/<room>/notebooks/<id>/outputs/<output id>`` — an output kept out for its size
-* ``GET  /nbrealtime/api/me`` — who this server is in the rooms, and its ``server_id``
 
 Errors are JSON ``{"message": …}`` with one sentence, as Jupyter's own API answers.
 """
@@ -17,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
+
+from nbrealtime.jupyter.lab_handlers import lab_routes
 
 if TYPE_CHECKING:
     from nbrealtime.jupyter.bridge import NotebookBridge
@@ -73,30 +74,20 @@ class OutputHandler(_BridgeHandler):
         await self.answer((await self.bridge()).output(room, ref, output))
 
 
-class MeHandler(APIHandler):
-    auth_resource = "contents"
-
-    @web.authenticated
-    async def get(self) -> None:
-        from nbrealtime.jupyter.identity import me
-
-        self.finish(json.dumps(await me(self.serverapp)))
-
-
 def _message(error: BaseException) -> str:
     return str(error.args[0]) if error.args else type(error).__name__
 
 
 def register_handlers(serverapp: Any) -> None:
-    api = url_path_join(serverapp.web_app.settings["base_url"], "nbrealtime/api")
-    base = url_path_join(api, "rooms")
+    base_url = serverapp.web_app.settings["base_url"]
+    base = url_path_join(base_url, "nbrealtime/api/rooms")
     notebook = url_path_join(base, ROOM, "notebooks", r"(?P<ref>[^/]+)")
     serverapp.web_app.add_handlers(
         ".*$",
         [
-            (url_path_join(api, "me"), MeHandler),
             (url_path_join(base, ROOM, "notebooks"), NotebooksHandler),
             (url_path_join(notebook, "open"), OpenHandler),
             (url_path_join(notebook, "outputs", r"(?P<output>[\w-]{1,64})"), OutputHandler),
+            *lab_routes(base_url),
         ],
     )
