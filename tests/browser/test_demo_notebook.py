@@ -79,6 +79,8 @@ async def test_the_demo_shows_a_live_shared_notebook_with_the_simulated_colleagu
     try:
         url = live_notebook_url(lines, seen)
         page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
         await page.goto(url, timeout=KERNEL_MS)
         notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
         typed = notebook.locator(".jp-Cell .cm-content", has_text="# Ada was here")
@@ -88,6 +90,7 @@ async def test_the_demo_shows_a_live_shared_notebook_with_the_simulated_colleagu
         added = notebook.locator(".jp-Cell .cm-content", has_text="print('hello from Ada')")
         assert await added.count() >= 1, "Ada's added cell shows with her run's output"
         assert (notebooks / "live-notebook.ipynb").exists(), "the shared notebook is a file in the person's JupyterLab"
+        assert not errors, f"the page raised: {errors}"  # Ada's awareness state among JupyterLab's own collaborators
     finally:
         await context.close()
         os.killpg(demo.pid, signal.SIGINT)  # Ctrl+C in the demo's terminal
