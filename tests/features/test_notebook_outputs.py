@@ -154,3 +154,31 @@ def test_limits_are_read_from_bytes_or_units_and_refused_otherwise() -> None:
     for bad in ("lots", "-1", "0", "3 parsecs"):
         with pytest.raises(ValueError, match="output limit"):
             parse_limit(bad)
+
+
+def test_an_output_that_grows_past_the_limit_is_replaced_once_it_does(
+    env, rooms, server: ServerProcess, tmp_path: Path
+) -> None:
+    printing = {**code_cell("p", "for line in lines: print(line)"), "execution_count": 1,
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": ""}]}  # fmt: skip
+    ann = connect("growing", user="ann")
+    rooms.append(ann)
+    ben = connect("growing", user="ben")
+    rooms.append(ben)
+    shared = ann.share_notebook(write_notebook(tmp_path / "long.ipynb", [printing]), output_limit="20kB")
+    opened = ben.notebook("long.ipynb")
+    line = "x" * 999 + "\n"
+    for _ in range(40):  # what a long print loop does to the document: the stream's text grows by a line at a time
+        with shared.edit() as notebook:
+            output = notebook.ycells[0]["outputs"][0]
+            if "text" not in output:  # replaced: the next print would start a new output
+                break
+            output["text"].insert(len(output["text"]), line)
+    until(opened, lambda: len(placeholders(opened)) == 1, "the placeholder in place of the grown output")
+    (about,) = (data[OMITTED_MIME] for data in placeholders(opened))
+    assert about["mime_types"] == ["text/plain (stdout)"] and about["bytes"] > 20_000
+    assert opened.output(about["id"])["text"].count(line) >= 20, "the room keeps the whole output"
+    ann.call(shared.flush(), 15)  # whatever waits for the log's next batch is in it now
+    rows = stored_rows(server, "nbrt_notebook_updates", "growing")
+    logged = sum(base64.b64decode(row["data"]).count(line.encode()) for row in rows)
+    assert logged <= 20 + 3, f"{logged} lines reached the log: the limit's worth, and at most what came before a check"
