@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.lab_ui]
 async def test_a_kernels_notification_is_a_jupyterlab_toast_and_read_state_agrees_both_ways(people: People) -> None:
     alice_kernel = await people.kernel("alice")
     carol = await people.kernel("carol", invite=await asyncio.to_thread(alice_kernel.invite, "editor"))
+    await people.read_everything("alice")
     alice = await people.lab("alice", sidebar=False)
     await expect(alice.bell()).to_have_text("0")
 
@@ -68,6 +69,7 @@ async def test_go_to_cell_opens_the_room_notebook_at_the_cell_and_the_others_see
                      json={"invite": str(await asyncio.to_thread(alice_kernel.invite, "editor"))})  # fmt: skip
     assert joined.status_code == 200, joined.text
     carol = await people.kernel("carol", invite=await asyncio.to_thread(alice_kernel.invite, "editor"))
+    await people.read_everything("bob")
     alice_lab = people.machines["alice"]
     path = alice_lab.write_notebook(f"{room}-analysis", ["a = 1", "b = 2", "c = 3"])
     shared = api(alice_lab, "POST", f"{room}/notebooks", json={"path": path})
