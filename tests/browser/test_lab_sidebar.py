@@ -134,3 +134,9 @@ async def test_an_owner_changes_a_role_and_removes_someone_seen_on_the_other_ser
     await expect(alice.room(room).locator(".nbrt-lab-room-status")).to_have_text("Anyone signed in joins as editor.")
     state = lab_api(people.machines["bob"], "GET", f"rooms/{room}").json()
     assert state["settings"] == {"open_to": "signed_in", "role": "editor"}
+
+    # removing bob takes the room out of his sidebar
+    await alice.room(room).get_by_role("button", name=f"Remove bob from {room}").click()
+    await alice.page.locator(".jp-Dialog").get_by_role("button", name="Remove").click()
+    await expect(alice.member(room, "bob")).to_have_count(0)
+    await expect(bob.room(room)).to_have_count(0)
