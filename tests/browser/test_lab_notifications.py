@@ -11,10 +11,15 @@ import nbformat
 import pytest
 from playwright.async_api import expect
 
+from tests.browser.harness import NOT_PWNED
 from tests.browser.labui import People, unread_count_reaches
 from tests.jupyter.support import api, lab_api
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.lab_ui]
+
+HOSTILE_NAME = "<img src=x onerror=window.__pwned=1>"
+HOSTILE_TITLE = "<img src=x onerror=window.__pwned=2>"
+HOSTILE_MESSAGE = "<svg onload=window.__pwned=3></svg>"
 
 
 async def test_a_kernels_notification_is_a_jupyterlab_toast_and_read_state_agrees_both_ways(people: People) -> None:
@@ -96,3 +101,16 @@ async def test_go_to_cell_opens_the_room_notebook_at_the_cell_and_the_others_see
 
     # bob's JupyterLab tells the room where he is: alice's sidebar shows the notebook
     await expect(alice.member(room, "bob").locator(".nbrt-lab-where")).to_have_text(notebook["name"])
+
+
+async def test_hostile_names_and_notifications_render_as_text_in_the_sidebar_and_the_toast(people: People) -> None:
+    room = people.room_name
+    alice_kernel = await people.kernel("alice")
+    mallory = await people.kernel(HOSTILE_NAME, invite=await asyncio.to_thread(alice_kernel.invite, "editor"))
+    await people.read_everything("alice")
+    alice = await people.lab("alice")
+    await expect(alice.room(room).locator(".nbrt-lab-name", has_text=HOSTILE_NAME)).to_have_text(HOSTILE_NAME)
+    await asyncio.to_thread(mallory.notify, "alice", HOSTILE_TITLE, HOSTILE_MESSAGE)
+    toast = alice.page.locator(".Toastify__toast", has_text=HOSTILE_TITLE)
+    await expect(toast).to_contain_text(f"{HOSTILE_TITLE}: {HOSTILE_MESSAGE} — {HOSTILE_NAME}")
+    assert await alice.js(NOT_PWNED) == {"pwned": None, "images": 0, "svgs": 0, "scripts": 0, "bold": 0}
