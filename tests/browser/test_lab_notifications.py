@@ -26,7 +26,14 @@ async def test_a_kernels_notification_is_a_jupyterlab_toast_and_read_state_agree
     alice_kernel = await people.kernel("alice")
     carol = await people.kernel("carol", invite=await asyncio.to_thread(alice_kernel.invite, "editor"))
     await people.read_everything("alice")
+    await asyncio.to_thread(carol.notify, "alice", "While you were away", "the data moved")
+    await unread_count_reaches(alice_kernel, 1)
     alice = await people.lab("alice", sidebar=False)
+    # what was there before the page is in the centre and the bell's count, without a toast
+    await expect(alice.bell()).to_have_text("1")
+    await expect(alice.page.locator(".Toastify__toast")).to_have_count(0)
+    earlier = await asyncio.to_thread(alice_kernel.notifications.wait_for, lambda n: n.title == "While you were away")
+    await asyncio.to_thread(alice_kernel.notifications.mark_read, earlier.id)
     await expect(alice.bell()).to_have_text("0")
 
     await asyncio.to_thread(carol.notify, "alice", "Look at cell 3", "The loss explodes after epoch 2", kind="warning")
