@@ -23,9 +23,9 @@ HOSTILE_MESSAGE = "<svg onload=window.__pwned=3></svg>"
 
 
 async def test_a_kernels_notification_is_a_jupyterlab_toast_and_read_state_agrees_both_ways(people: People) -> None:
+    await people.read_everything("alice")  # before this room exists
     alice_kernel = await people.kernel("alice")
     carol = await people.kernel("carol", invite=await asyncio.to_thread(alice_kernel.invite, "editor"))
-    await people.read_everything("alice")
     await asyncio.to_thread(carol.notify, "alice", "While you were away", "the data moved")
     await unread_count_reaches(alice_kernel, 1)
     alice = await people.lab("alice", sidebar=False)
@@ -71,17 +71,26 @@ async def test_a_kernels_notification_is_a_jupyterlab_toast_and_read_state_agree
     await unread_count_reaches(alice_kernel, 0)
     await expect(entry).to_have_count(0)
 
+    # the centre's "Dismiss all notifications" → every one read in alice's kernel
+    for title in ("First", "Second"):
+        await asyncio.to_thread(carol.notify, "alice", title, "of two")
+    await unread_count_reaches(alice_kernel, 2)
+    await expect(centre.locator(".jp-Notification-List-Item")).to_have_count(2)
+    await centre.locator('[title="Dismiss all notifications"]').click()
+    await unread_count_reaches(alice_kernel, 0)
+    await expect(alice.bell()).to_have_text("0")
+
 
 async def test_go_to_cell_opens_the_room_notebook_at_the_cell_and_the_others_see_where_you_are(
     people: People,
 ) -> None:
     room = people.room_name
+    await people.read_everything("bob")  # before this room exists
     alice_kernel = await people.kernel("alice")
     joined = lab_api(people.machines["bob"], "POST", "rooms/join",
                      json={"invite": str(await asyncio.to_thread(alice_kernel.invite, "editor"))})  # fmt: skip
     assert joined.status_code == 200, joined.text
     carol = await people.kernel("carol", invite=await asyncio.to_thread(alice_kernel.invite, "editor"))
-    await people.read_everything("bob")
     alice_lab = people.machines["alice"]
     path = alice_lab.write_notebook(f"{room}-analysis", ["a = 1", "b = 2", "c = 3"])
     shared = api(alice_lab, "POST", f"{room}/notebooks", json={"path": path})
@@ -112,9 +121,9 @@ async def test_go_to_cell_opens_the_room_notebook_at_the_cell_and_the_others_see
 
 async def test_hostile_names_and_notifications_render_as_text_in_the_sidebar_and_the_toast(people: People) -> None:
     room = people.room_name
+    await people.read_everything("alice")  # before this room exists
     alice_kernel = await people.kernel("alice")
     mallory = await people.kernel(HOSTILE_NAME, invite=await asyncio.to_thread(alice_kernel.invite, "editor"))
-    await people.read_everything("alice")
     alice = await people.lab("alice")
     await expect(alice.room(room).locator(".nbrt-lab-name", has_text=HOSTILE_NAME)).to_have_text(HOSTILE_NAME)
     await asyncio.to_thread(mallory.notify, "alice", HOSTILE_TITLE, HOSTILE_MESSAGE)
