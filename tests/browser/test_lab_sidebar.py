@@ -70,6 +70,8 @@ async def test_joining_by_invite_and_members_with_roles_and_live_status_on_both_
         )
     await expect(alice.room(room).locator(".nbrt-lab-count")).to_have_text("2 of 3 online")
 
+    for view in (alice, bob):
+        await view.page.mouse.move(0, 0)  # no hover highlight in the screenshots
     for theme in ("light", "dark"):
         await alice.set_theme(theme)
         await alice.screenshot(alice.sidebar, f"lab-sidebar-owner-{theme}")
