@@ -78,4 +78,9 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "nbrealtime.jupyter"}]
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """``jupyter labextension develop`` links the lab extension's build (``labextension/``) into Jupyter's path."""
+    return [{"src": "labextension", "dest": "@nbrealtime/labextension"}]
+
+
 register_display()

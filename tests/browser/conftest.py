@@ -22,6 +22,7 @@ import pytest_asyncio
 
 from nbrealtime.launcher import ServerProcess, start_server
 from tests.browser.harness import HarnessError, JupyterLab, Lab, launch_chromium, require_tools
+from tests.browser.labui import People, nbrealtime_tracebacks, people_of, start_machines
 
 
 @contextlib.contextmanager
@@ -79,3 +80,25 @@ async def lab(
     caused = {page.path: page.nbrt_errors for page in opened.pages if page.nbrt_errors}
     if caused:
         pytest.fail(f"browser errors caused by nbrealtime: {caused}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def lab_machines(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, JupyterLab]]:
+    """The lab extension's tests (#16): a JupyterLab per user (alice, bob), shared by a module's tests; once stopped,
+    neither may have logged a traceback through nbrealtime (the lab API answers every error in one sentence)."""
+    with _setup_failure():
+        require_tools()
+    running = start_machines(server, tmp_path_factory)
+    labs = next(running)
+    yield labs
+    next(running, None)  # stops them
+    ours = [block for lab in labs.values() for block in nbrealtime_tracebacks(lab.log_path.read_text(errors="replace"))]
+    assert not ours, "\n\n".join(ours)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def people(
+    lab_machines: dict[str, JupyterLab], browser: Any, env: dict[str, str], request: pytest.FixtureRequest
+) -> AsyncIterator[People]:
+    async for opened in people_of(lab_machines, browser, env, request.node.name):
+        yield opened

@@ -47,6 +47,29 @@ HELPERS = Path(__file__).with_name("pagehelpers.js")
 # An error nbrealtime causes: it names us or anywidget, Yjs's double-import warning, or it comes from a widget's ESM
 # (anywidget loads each bundle from a blob: URL).
 NBRT_ERROR = re.compile(r"nbrealtime|nbrt|anywidget|Yjs was already imported|blob:", re.IGNORECASE)
+# Whether hostile text ran as markup (window.__pwned set, its elements in the page): the widgets' and the lab
+# extension's XSS tests.
+NOT_PWNED = """() => {
+  // A control: the same payload through innerHTML does run here, so silence below means nbrealtime is safe.
+  const probe = document.createElement("div");
+  probe.innerHTML = "<img src=x onerror=window.__canary=1>";
+  document.body.append(probe);
+  return new Promise((resolve) => {
+    const check = () => {
+      if (window.__canary !== 1) return setTimeout(check, 20);
+      probe.remove();
+      resolve({
+        pwned: window.__pwned === undefined ? null : window.__pwned,
+        images: document.querySelectorAll('img[src="x"]').length,
+        svgs: document.querySelectorAll("svg[onload]").length,
+        scripts: [...document.scripts].filter((s) => s.textContent.includes("__pwned")).length,
+        bold: [...document.querySelectorAll(".nbrt-root b, .cm-content b")].length,
+      });
+    };
+    check();
+  });
+}"""
+LAB_EXTENSION = "@nbrealtime/labextension"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker": {"autoStartDefaultKernel": True, "windowingMode": "none"},
@@ -82,7 +105,9 @@ def free_port() -> int:
 
 
 class JupyterLab:
-    """A ``jupyter lab`` subprocess on a free loopback port with a temp root, settings and workspaces.
+    """A ``jupyter lab`` subprocess on a free loopback port with a temp root, settings and workspaces
+    (``app="notebook"``: Notebook 7's ``jupyter notebook`` instead; ``lab_extension``/``server_extension`` False:
+    without nbrealtime's lab extension, or its Jupyter server extension).
 
     ``collaborative`` turns on JupyterLab's own real-time collaboration (jupyter-collaboration: the benchmark's
     reference); otherwise it is switched off, so the installed jupyter-collaboration changes nothing here (nbrealtime's
@@ -90,7 +115,8 @@ class JupyterLab:
     """
 
     def __init__(self, root: Path, home: Path, server: ServerProcess, user: str | None = None, *,
-                 collaborative: bool = False, options: tuple[str, ...] = ()) -> None:  # fmt: skip
+                 collaborative: bool = False, lab_extension: bool = True, server_extension: bool = True,
+                 app: str = "jupyterlab", options: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -106,31 +132,48 @@ class JupyterLab:
             "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
             "IPYTHONDIR": str(home / "ipython"),
             "PYTHONUNBUFFERED": "1",
+            "JUPYTER_PATH": str(_lab_extension_path(home, enabled=lab_extension)),
         }
         for name in ("SUPABASE_URL", "SUPABASE_ANON_KEY", "NBREALTIME_USER", "JUPYTER_TOKEN"):
             env.pop(name, None)
         if user is not None:  # the server extension's own room connections sign in as this user
             env["NBREALTIME_USER"] = user
+        if not server_extension:  # the user's config wins over the one the package installs
+            config = home / "config" / "jupyter_server_config.json"
+            config.parent.mkdir(parents=True, exist_ok=True)
+            config.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {"nbrealtime": False}}}))
         self.log_path = home / "jupyterlab.log"
+        lab_app = {"jupyterlab": "LabApp", "notebook": "JupyterNotebookApp"}[app]  # Notebook 7 is a LabServerApp too
         command = [
-            sys.executable, "-m", "jupyterlab",
+            sys.executable, "-m", app,
             "--no-browser",
             f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
             "--ServerApp.allow_root=True", "--IdentityProvider.token=", "--ServerApp.password=",
             f"--ServerApp.root_dir={root}",
-            f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
-            "--LabApp.expose_app_in_browser=True",
+            f"--{lab_app}.user_settings_dir={settings}", f"--{lab_app}.workspaces_dir={home / 'workspaces'}",
+            f"--{lab_app}.expose_app_in_browser=True",
             # the harness's own REST calls (shutdown_kernels) carry no XSRF token: without this they get 403
             "--ServerApp.disable_check_xsrf=True",
             f"--YDocExtension.disable_rtc={not collaborative}",
             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             *options,
         ]  # fmt: skip
-        with open(self.log_path, "wb") as log:
+        self._command, self._env = command, env
+        self.log_path.write_bytes(b"")
+        self._spawn()
+
+    def _spawn(self) -> None:
+        with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root
-            )
+                self._command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self._env,
+                cwd=self.root,
+            )  # fmt: skip
         self._wait_started()
+
+    def restart(self) -> None:
+        """Stop, then start again on the same port, root and home: pages open on it reconnect."""
+        self.stop()
+        self._spawn()
 
     @classmethod
     def in_home(cls, home: Path, server: ServerProcess, user: str | None = None, **options: Any) -> JupyterLab:
@@ -186,6 +229,23 @@ class JupyterLab:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+
+
+def _lab_extension_path(home: Path, *, enabled: bool) -> Path:
+    """A JUPYTER_PATH entry with this checkout's build of the lab extension (it wins over an installed copy), or —
+    ``enabled=False`` — the extension disabled in JupyterLab's page config, as a user without it would run."""
+    data = home / "jupyter"
+    build = Path(__file__).resolve().parents[2] / "src" / "nbrealtime" / "labextension"
+    if enabled:
+        if not (build / "package.json").is_file():
+            raise HarnessError(f"the lab extension is not built at {build} — npm --prefix labextension run build")
+        (data / "labextensions" / "@nbrealtime").mkdir(parents=True, exist_ok=True)
+        (data / "labextensions" / "@nbrealtime" / "labextension").symlink_to(build, target_is_directory=True)
+    else:
+        page_config = home / "config" / "labconfig" / "page_config.json"
+        page_config.parent.mkdir(parents=True, exist_ok=True)
+        page_config.write_text(json.dumps({"disabledExtensions": {LAB_EXTENSION: True}}))
+    return data
 
 
 async def launch_chromium(playwright: Any) -> Any:

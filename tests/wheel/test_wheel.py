@@ -1,5 +1,6 @@
 """The package as users get it: the sdist and the wheel built by ``python -m build``, the wheel installed into a fresh
-venv with node off the PATH, and nbrealtime used from there (server, client, widget, Jupyter server extension).
+venv with node off the PATH, and nbrealtime used from there (server, client, widget, Jupyter server extension, the
+prebuilt JupyterLab extension).
 
 One session-scoped build and venv (~30 s, mostly pip) serve every test here; pip's cache keeps reinstalls quick.
 """
@@ -26,6 +27,7 @@ from tests.test_readme import code_block
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = Path(__file__).with_name("smoke.py")
 STATIC = REPO / "src" / "nbrealtime" / "static"
+LAB_EXTENSION_DATA = "nbrealtime-0.1.0.data/data/share/jupyter/labextensions/@nbrealtime/labextension"
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -57,7 +59,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
         env.pop(variable, None)
     assert shutil.which("node", path=env["PATH"]) is None
     (wheel,) = dist.glob("*.whl")
-    subprocess.run([bin_dir / "pip", "install", "--quiet", wheel, "jupyter_server"], env=env, check=True)
+    # jupyterlab (not just jupyter_server): `jupyter labextension list` must find the lab extension the wheel installs
+    subprocess.run([bin_dir / "pip", "install", "--quiet", wheel, "jupyterlab"], env=env, check=True)
     yield Installed(dist, venv, env)
 
 
@@ -70,12 +73,37 @@ def test_the_wheel_carries_the_bundle_and_the_server_extension_config(installed:
     assert "nbrealtime-0.1.0.data/data/etc/jupyter/jupyter_server_config.d/nbrealtime.json" in names
 
 
+def test_the_wheel_carries_the_prebuilt_lab_extension(installed: Installed) -> None:
+    (wheel,) = installed.dist.glob("*.whl")
+    archive = zipfile.ZipFile(wheel)
+    prefix = f"{LAB_EXTENSION_DATA}/"
+    files = {name.removeprefix(prefix) for name in archive.namelist() if name.startswith(prefix)}
+    assert {"package.json", "install.json", "static/style.js"} <= files
+    built = json.loads(archive.read(f"{prefix}package.json"))
+    assert built["name"] == "@nbrealtime/labextension"
+    assert f"static/{built['jupyterlab']['_build']['load'].removeprefix('static/')}" in files, "its remote entry"
+    assert json.loads(archive.read(f"{prefix}install.json"))["packageName"] == "nbrealtime"
+    assert not [name for name in archive.namelist() if name.startswith("nbrealtime/labextension/")], "only once"
+
+
+def test_jupyter_lists_the_lab_extension_enabled_in_the_fresh_venv(installed: Installed) -> None:
+    listing = installed.run(str(installed.venv / "bin" / "jupyter"), "labextension", "list")
+    assert listing.returncode == 0, listing.stderr
+    lines = (listing.stdout + listing.stderr).splitlines()
+    (line,) = [line for line in lines if "@nbrealtime/labextension" in line]
+    assert "enabled" in line and "OK" in line and "(python, nbrealtime)" in line, lines
+    assert str(installed.venv) in "\n".join(lines), "listed from the venv's share/jupyter/labextensions"
+
+
 def test_the_sdist_has_the_js_sources_to_build_from_and_no_build_output(installed: Installed) -> None:
     (sdist,) = installed.dist.glob("*.tar.gz")
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {"js/package.json", "js/package-lock.json", "js/build.mjs", "js/src/editor.js", "pyproject.toml"} <= names
-    assert not [name for name in names if "node_modules" in name or name.startswith("src/nbrealtime/static/")]
+    assert {"labextension/package.json", "labextension/package-lock.json", "labextension/src/index.ts"} <= names
+    assert "scripts/build_frontends.py" in names, "the build hook the wheel from the sdist runs"
+    build_output = ("src/nbrealtime/static/", "src/nbrealtime/labextension/", "labextension/lib/")
+    assert not [name for name in names if "node_modules" in name or name.startswith(build_output)]
 
 
 def test_the_installed_wheel_serves_connects_shows_a_widget_and_runs_the_quickstart_without_node(
