@@ -15,6 +15,9 @@ import pytest
 
 from nbrealtime.launcher import ServerProcess, start_server
 
+collect_ignore_glob = ["notebooks/live-notebook*.ipynb", "notebooks/*(local copy*).ipynb"]
+"""The demo's shared notebook (``nbrealtime demo`` opens it in the notebooks folder) is the room's, not a demo."""
+
 _server: ServerProcess | None = None
 _workdir: tempfile.TemporaryDirectory[str] | None = None
 

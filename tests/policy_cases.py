@@ -137,6 +137,9 @@ CELL = Row("nbrt_cells", {"room": "r1", "name": "c1", "snapshot": "AAE="})
 CELL_UPDATE = Row("nbrt_cell_updates", {"seq": 1000, "room": "r1", "cell": "c1", "data": "AQID"})
 NOTEBOOK = Row("nbrt_notebooks", {"room": "r1", "id": "n1", "name": "analysis.ipynb", "snapshot": "AAE="})
 NOTEBOOK_UPDATE = Row("nbrt_notebook_updates", {"seq": 1000, "room": "r1", "notebook": "n1", "data": "AQID"})
+NOTEBOOK_OUTPUT = Row(
+    "nbrt_notebook_outputs", {"room": "r1", "notebook": "n1", "id": "o1", "output": {"output_type": "x"}, "bytes": 9}
+)
 COLLECTION_ROW = Row("nbrt_collection_rows", {"room": "r1", "collection": "todos", "id": "t1", "data": {"title": "x"}})
 
 EVERYONE_SIGNED_IN: tuple[Actor, ...] = ("A", "B", "service_role")
@@ -196,6 +199,7 @@ _KEYS = {
     "nbrt_cell_updates": ("seq",),
     "nbrt_notebooks": ("room", "id"),
     "nbrt_notebook_updates": ("seq",),
+    "nbrt_notebook_outputs": ("room", "notebook", "id"),
     "nbrt_collection_rows": ("room", "collection", "id"),
 }
 
@@ -461,6 +465,12 @@ BUILTIN_CASES: list[PolicyCase] = [
     *_room_table_cases("nbrt_notebooks", NOTEBOOK, {"room": "r1", "id": "n2", "name": "b.ipynb"}, {"snapshot": "AAI="}),
     *_room_table_cases(
         "nbrt_notebook_updates", NOTEBOOK_UPDATE, {"room": "r1", "notebook": "n1", "data": "BAU="}, {"data": "BgA="}
+    ),
+    *_room_table_cases(
+        "nbrt_notebook_outputs",
+        NOTEBOOK_OUTPUT,
+        {"room": "r1", "notebook": "n1", "id": "o2", "output": {"output_type": "y"}, "bytes": 9},
+        {"bytes": 10},
     ),
     *_room_table_cases(
         "nbrt_collection_rows",

@@ -57,16 +57,8 @@ export class LabApi {
     return this.request('GET', 'me');
   }
 
-  rooms(): Promise<RoomSummary[]> {
-    return this.request('GET', 'rooms');
-  }
-
   join(invite: string): Promise<RoomSummary> {
     return this.request('POST', 'rooms/join', { invite });
-  }
-
-  room(room: string): Promise<RoomInfo> {
-    return this.request('GET', roomPath(room));
   }
 
   createInvite(
@@ -91,10 +83,6 @@ export class LabApi {
 
   setSettings(room: string, settings: RoomSettings): Promise<RoomSettings> {
     return this.request('PUT', roomPath(room, 'settings'), settings);
-  }
-
-  notifications(room: string): Promise<RoomNotification[]> {
-    return this.request('GET', roomPath(room, 'notifications'));
   }
 
   markRead(room: string, ids: string[] | 'all'): Promise<{ unread: number }> {

@@ -27,7 +27,6 @@ export class NotificationBridge {
   private readonly readHere = new Set<Key>();
   /** JupyterLab notifications this bridge removes itself (their removal is not a user's "read"). */
   private readonly removing = new Set<string>();
-  private readonly loaded = new Set<string>();
   /** Listed without a toast (they were there before this page, or a state frame brought them). */
   private readonly quiet = new Set<Key>();
 
@@ -45,18 +44,6 @@ export class NotificationBridge {
 
   private take(frame: LiveFrame): void {
     switch (frame.type) {
-      case 'hello':
-      case 'rooms':
-        for (const { room } of frame.rooms) {
-          if (!this.loaded.has(room)) {
-            this.loaded.add(room);
-            void this.state.api
-              .notifications(room)
-              .then(list => this.sync(room, list))
-              .catch(() => this.loaded.delete(room));
-          }
-        }
-        break;
       case 'notification':
         this.show(frame.notification, true);
         break;
@@ -66,7 +53,10 @@ export class NotificationBridge {
     }
   }
 
-  /** The room's whole list: read ones leave the centre, unread ones not shown yet join it quietly. */
+  /**
+   * The room's whole list (sent when the socket opens, and whenever it or its read state changes anywhere): read ones
+   * leave the centre, unread ones not shown yet join it quietly.
+   */
   private sync(room: string, list: RoomNotification[]): void {
     for (const notification of list) {
       const key = keyOf({ ...notification, room });

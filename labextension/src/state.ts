@@ -71,12 +71,6 @@ export class RoomState implements IRoomState {
     this._followRequested.emit(request);
   }
 
-  /** Put a room's state in at once (after a REST call changed it), without waiting for the socket's frame. */
-  update(info: RoomInfo): void {
-    this.infos.set(info.room, info);
-    this._changed.emit(info.room);
-  }
-
   private take(frame: LiveFrame): void {
     switch (frame.type) {
       case 'hello':
@@ -88,7 +82,8 @@ export class RoomState implements IRoomState {
         break;
       case 'room': {
         const { type: _type, ...info } = frame;
-        this.update(info);
+        this.infos.set(info.room, info);
+        this._changed.emit(info.room);
         break;
       }
       case 'error':

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from nbrealtime.discovery import default_data_dir, read_discovery
 from nbrealtime.supervise import run_supervised
@@ -86,8 +91,10 @@ def _demo(args: argparse.Namespace) -> int:
     if not quickstart.exists():
         print(f"nbrealtime demo: no demo notebooks in {notebooks} (pass --notebooks DIR)", file=sys.stderr)
         return 1
+    token = secrets.token_hex(24)
     command = [
         sys.executable, "-m", "jupyter", "lab", "01-quickstart.ipynb",
+        f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={notebooks}",
         "--ServerApp.jpserver_extensions={'nbrealtime': True}",
         "--ServerApp.ip=127.0.0.1",
@@ -102,7 +109,47 @@ def _demo(args: argparse.Namespace) -> int:
         "Open the URL JupyterLab prints below; stop everything with Ctrl+C.",
         flush=True,
     )
+    lab_url = f"http://127.0.0.1:{args.port}"
+    threading.Thread(target=_live_notebook, args=(lab_url, token, default_data_dir()), daemon=True).start()
     return run_supervised(command, notebooks)
+
+
+def _live_notebook(lab_url: str, token: str, data_dir: Path) -> None:
+    """Once JupyterLab answers: the demo's shared notebook, with Ada in it (see ``demo.start_live_notebook``), on
+    the embedded server that JupyterLab started (or the Supabase project it uses)."""
+    from nbrealtime.demo import start_live_notebook
+
+    deadline = time.monotonic() + LAB_START_SECONDS
+    while not _answers(f"{lab_url}/api/status", token):
+        if time.monotonic() > deadline:
+            print("nbrealtime demo: JupyterLab did not answer; no live shared notebook this time", flush=True)
+            return
+        time.sleep(0.5)  # polling another process's startup
+    url, key, info = os.environ.get("SUPABASE_URL"), os.environ.get("SUPABASE_ANON_KEY"), read_discovery(data_dir)
+    if url and key:
+        backend = (url, key)
+    elif info is not None:
+        backend = (info.url, info.anon_key)
+    else:
+        print("nbrealtime demo: no embedded server is running; no live shared notebook this time", flush=True)
+        return
+    try:
+        path = start_live_notebook(lab_url, token, backend)
+    except Exception as error:  # the demo goes on without it, saying why in one line
+        print(f"nbrealtime demo: no live shared notebook ({error})", flush=True)
+        return
+    print(
+        f"nbrealtime demo: Ada is waiting in a shared notebook; open {lab_url}/lab/tree/{path}?token={token} "
+        "to watch her type, add a cell and run it.",
+        flush=True,
+    )
+
+
+def _answers(url: str, token: str) -> bool:
+    try:
+        return httpx.get(url, headers={"Authorization": f"token {token}"}, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _repo_notebooks() -> Path:
@@ -111,6 +158,7 @@ def _repo_notebooks() -> Path:
     return beside_package if beside_package.is_dir() else Path.cwd() / "notebooks"
 
 
+LAB_START_SECONDS = 120.0
 MIN_JWT_EXPIRY = 5  # clients refresh halfway through a token's life; shorter would leave them no time to
 
 

@@ -8,8 +8,10 @@ hands it an invite in ``$NBREALTIME_INVITE``). It joins the room like any notebo
 * ``type`` messages (``{"cell": name, "text": t}``) make it type ``t`` into that shared cell, one key at a time;
 * ``notify`` messages (``{"to": who, "title": t}``) make it send that notification;
 * ``add_row`` messages (``{"collection": name, "values": row}``) make it add that row, then say ``row_added``;
-* ``notebook`` messages (``{"name": notebook}``) make it open that shared notebook from the room (no browser of its
-  own), type into its first code cell, add a cell and run one in its own process, then say ``notebook_done``;
+* ``notebook`` messages (``{"name": notebook}``, a name or id) make it open that shared notebook from the room (no
+  browser of its own) and show up among its collaborators, wait until someone else has it open when the message says
+  ``"when_seen": true`` (the demo: so the person sees it happen), type into its first code cell, add a cell and run
+  one in its own process, then say ``notebook_done``;
 * ``leave`` makes it leave, and so does the end of its standard input (the notebook that started it is gone).
 """
 
@@ -31,6 +33,7 @@ from nbrealtime.features.members import Member
 __all__ = ["run"]
 
 KEYSTROKE_SECONDS = 0.03
+WAIT_FOR_SOMEONE = 600.0
 
 
 def run(room_name: str, name: str, *, greet: bool = True) -> None:
@@ -60,7 +63,8 @@ def run(room_name: str, name: str, *, greet: bool = True) -> None:
             room.collection(payload["collection"]).insert(payload["values"]).wait()
             room.send("row_added", payload["values"])
         elif event == "notebook" and isinstance(payload, dict):
-            threading.Thread(target=play_notebook, args=(room, str(payload["name"])), daemon=True).start()
+            play = (room, str(payload["name"]), bool(payload.get("when_seen")))
+            threading.Thread(target=play_notebook, args=play, daemon=True).start()
         elif event == "leave":
             done.set()
 
@@ -85,9 +89,16 @@ def run(room_name: str, name: str, *, greet: bool = True) -> None:
     room.close()
 
 
-def play_notebook(room: nbrealtime.Room, name: str) -> None:
-    """Be a person in a shared notebook: type a comment atop the first code cell, add a cell, run it."""
+def play_notebook(room: nbrealtime.Room, name: str, when_seen: bool = False) -> None:
+    """Be a person in a shared notebook: type a comment atop the first code cell, add a cell, run it (once someone
+    else has it open, if ``when_seen``)."""
     notebook = room.notebook(name)
+    notebook.look(room.me.name, room.me.color)
+    if when_seen:
+        seen = threading.Event()
+        notebook.on_others(lambda others: others and seen.set())
+        if not notebook.others:
+            seen.wait(WAIT_FOR_SOMEONE)
     index = next((i for i, cell in enumerate(notebook.content["cells"]) if cell["cell_type"] == "code"), None)
     if index is not None:
         for position, character in enumerate(f"# {room.me.name} was here\n"):

@@ -767,6 +767,26 @@ BUILTIN_TABLES: tuple[Table, ...] = (
     ),
     _update_log("nbrt_notebook_updates", "notebook", "shared notebooks", "nbrt_notebooks"),
     make_table(
+        "nbrt_notebook_outputs",
+        {
+            "room": "text not null",
+            "notebook": "text not null",
+            "id": "text not null",
+            "output": "jsonb not null",
+            "bytes": "bigint not null",
+            "mime_types": "jsonb not null default '[]'::jsonb",
+            "ran_by": "text",
+            "origin": "text",
+            "created_by": "uuid default auth.uid()",
+            "created_at": "timestamptz not null default now()",
+        },
+        "room:room",
+        primary_key=("room", "notebook", "id"),
+        builtin=True,
+        description="Outputs of shared notebooks above the output size limit: kept here (nbformat JSON) by the copy "
+        "where they appeared, while the shared document carries a placeholder that names them.",
+    ),
+    make_table(
         "nbrt_collection_rows",
         {
             "room": "text not null",

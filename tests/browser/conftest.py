@@ -22,7 +22,7 @@ import pytest_asyncio
 
 from nbrealtime.launcher import ServerProcess, start_server
 from tests.browser.harness import HarnessError, JupyterLab, Lab, launch_chromium, require_tools
-from tests.browser.labui import People, people_of, start_machines
+from tests.browser.labui import People, nbrealtime_tracebacks, people_of, start_machines
 
 
 @contextlib.contextmanager
@@ -84,10 +84,16 @@ async def lab(
 
 @pytest.fixture(scope="module")
 def lab_machines(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, JupyterLab]]:
-    """The lab extension's tests (#16): a JupyterLab per user (alice, bob), shared by a module's tests."""
+    """The lab extension's tests (#16): a JupyterLab per user (alice, bob), shared by a module's tests; once stopped,
+    neither may have logged a traceback through nbrealtime (the lab API answers every error in one sentence)."""
     with _setup_failure():
         require_tools()
-    yield from start_machines(server, tmp_path_factory)
+    running = start_machines(server, tmp_path_factory)
+    labs = next(running)
+    yield labs
+    next(running, None)  # stops them
+    ours = [block for lab in labs.values() for block in nbrealtime_tracebacks(lab.log_path.read_text(errors="replace"))]
+    assert not ours, "\n\n".join(ours)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

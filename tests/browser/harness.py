@@ -47,6 +47,28 @@ HELPERS = Path(__file__).with_name("pagehelpers.js")
 # An error nbrealtime causes: it names us or anywidget, Yjs's double-import warning, or it comes from a widget's ESM
 # (anywidget loads each bundle from a blob: URL).
 NBRT_ERROR = re.compile(r"nbrealtime|nbrt|anywidget|Yjs was already imported|blob:", re.IGNORECASE)
+# Whether hostile text ran as markup (window.__pwned set, its elements in the page): the widgets' and the lab
+# extension's XSS tests.
+NOT_PWNED = """() => {
+  // A control: the same payload through innerHTML does run here, so silence below means nbrealtime is safe.
+  const probe = document.createElement("div");
+  probe.innerHTML = "<img src=x onerror=window.__canary=1>";
+  document.body.append(probe);
+  return new Promise((resolve) => {
+    const check = () => {
+      if (window.__canary !== 1) return setTimeout(check, 20);
+      probe.remove();
+      resolve({
+        pwned: window.__pwned === undefined ? null : window.__pwned,
+        images: document.querySelectorAll('img[src="x"]').length,
+        svgs: document.querySelectorAll("svg[onload]").length,
+        scripts: [...document.scripts].filter((s) => s.textContent.includes("__pwned")).length,
+        bold: [...document.querySelectorAll(".nbrt-root b, .cm-content b")].length,
+      });
+    };
+    check();
+  });
+}"""
 LAB_EXTENSION = "@nbrealtime/labextension"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 LAB_SETTINGS = {
@@ -94,7 +116,7 @@ class JupyterLab:
 
     def __init__(self, root: Path, home: Path, server: ServerProcess, user: str | None = None, *,
                  collaborative: bool = False, lab_extension: bool = True, server_extension: bool = True,
-                 app: str = "jupyterlab") -> None:  # fmt: skip
+                 app: str = "jupyterlab", options: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -134,6 +156,7 @@ class JupyterLab:
             "--ServerApp.disable_check_xsrf=True",
             f"--YDocExtension.disable_rtc={not collaborative}",
             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            *options,
         ]  # fmt: skip
         self._command, self._env = command, env
         self.log_path.write_bytes(b"")

@@ -11,16 +11,29 @@ import nbformat
 import pytest
 from playwright.async_api import expect
 
+from tests.browser.harness import NOT_PWNED
 from tests.browser.labui import People, unread_count_reaches
 from tests.jupyter.support import api, lab_api
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.lab_ui]
 
+HOSTILE_NAME = "<img src=x onerror=window.__pwned=1>"
+HOSTILE_TITLE = "<img src=x onerror=window.__pwned=2>"
+HOSTILE_MESSAGE = "<svg onload=window.__pwned=3></svg>"
+
 
 async def test_a_kernels_notification_is_a_jupyterlab_toast_and_read_state_agrees_both_ways(people: People) -> None:
+    await people.read_everything("alice")  # before this room exists
     alice_kernel = await people.kernel("alice")
     carol = await people.kernel("carol", invite=await asyncio.to_thread(alice_kernel.invite, "editor"))
+    await asyncio.to_thread(carol.notify, "alice", "While you were away", "the data moved")
+    await unread_count_reaches(alice_kernel, 1)
     alice = await people.lab("alice", sidebar=False)
+    # what was there before the page is in the centre and the bell's count, without a toast
+    await expect(alice.bell()).to_have_text("1")
+    await expect(alice.page.locator(".Toastify__toast")).to_have_count(0)
+    earlier = await asyncio.to_thread(alice_kernel.notifications.wait_for, lambda n: n.title == "While you were away")
+    await asyncio.to_thread(alice_kernel.notifications.mark_read, earlier.id)
     await expect(alice.bell()).to_have_text("0")
 
     await asyncio.to_thread(carol.notify, "alice", "Look at cell 3", "The loss explodes after epoch 2", kind="warning")
@@ -58,11 +71,21 @@ async def test_a_kernels_notification_is_a_jupyterlab_toast_and_read_state_agree
     await unread_count_reaches(alice_kernel, 0)
     await expect(entry).to_have_count(0)
 
+    # the centre's "Dismiss all notifications" → every one read in alice's kernel
+    for title in ("First", "Second"):
+        await asyncio.to_thread(carol.notify, "alice", title, "of two")
+    await unread_count_reaches(alice_kernel, 2)
+    await expect(centre.locator(".jp-Notification-List-Item")).to_have_count(2)
+    await centre.locator('[title="Dismiss all notifications"]').click()
+    await unread_count_reaches(alice_kernel, 0)
+    await expect(alice.bell()).to_have_text("0")
+
 
 async def test_go_to_cell_opens_the_room_notebook_at_the_cell_and_the_others_see_where_you_are(
     people: People,
 ) -> None:
     room = people.room_name
+    await people.read_everything("bob")  # before this room exists
     alice_kernel = await people.kernel("alice")
     joined = lab_api(people.machines["bob"], "POST", "rooms/join",
                      json={"invite": str(await asyncio.to_thread(alice_kernel.invite, "editor"))})  # fmt: skip
@@ -94,3 +117,16 @@ async def test_go_to_cell_opens_the_room_notebook_at_the_cell_and_the_others_see
 
     # bob's JupyterLab tells the room where he is: alice's sidebar shows the notebook
     await expect(alice.member(room, "bob").locator(".nbrt-lab-where")).to_have_text(notebook["name"])
+
+
+async def test_hostile_names_and_notifications_render_as_text_in_the_sidebar_and_the_toast(people: People) -> None:
+    room = people.room_name
+    await people.read_everything("alice")  # before this room exists
+    alice_kernel = await people.kernel("alice")
+    mallory = await people.kernel(HOSTILE_NAME, invite=await asyncio.to_thread(alice_kernel.invite, "editor"))
+    alice = await people.lab("alice")
+    await expect(alice.room(room).locator(".nbrt-lab-name", has_text=HOSTILE_NAME)).to_have_text(HOSTILE_NAME)
+    await asyncio.to_thread(mallory.notify, "alice", HOSTILE_TITLE, HOSTILE_MESSAGE)
+    toast = alice.page.locator(".Toastify__toast", has_text=HOSTILE_TITLE)
+    await expect(toast).to_contain_text(f"{HOSTILE_TITLE}: {HOSTILE_MESSAGE} — {HOSTILE_NAME}")
+    assert await alice.js(NOT_PWNED) == {"pwned": None, "images": 0, "svgs": 0, "scripts": 0, "bold": 0}

@@ -70,6 +70,8 @@ async def test_joining_by_invite_and_members_with_roles_and_live_status_on_both_
         )
     await expect(alice.room(room).locator(".nbrt-lab-count")).to_have_text("2 of 3 online")
 
+    for view in (alice, bob):
+        await view.page.mouse.move(0, 0)  # no hover highlight in the screenshots
     for theme in ("light", "dark"):
         await alice.set_theme(theme)
         await alice.screenshot(alice.sidebar, f"lab-sidebar-owner-{theme}")
@@ -134,3 +136,9 @@ async def test_an_owner_changes_a_role_and_removes_someone_seen_on_the_other_ser
     await expect(alice.room(room).locator(".nbrt-lab-room-status")).to_have_text("Anyone signed in joins as editor.")
     state = lab_api(people.machines["bob"], "GET", f"rooms/{room}").json()
     assert state["settings"] == {"open_to": "signed_in", "role": "editor"}
+
+    # removing bob takes the room out of his sidebar
+    await alice.room(room).get_by_role("button", name=f"Remove bob from {room}").click()
+    await alice.page.locator(".jp-Dialog").get_by_role("button", name="Remove").click()
+    await expect(alice.member(room, "bob")).to_have_count(0)
+    await expect(bob.room(room)).to_have_count(0)

@@ -4,14 +4,22 @@ and users), one embedded server, one Chromium page on each; typing, restructurin
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from postgrest.exceptions import APIError
 
+import nbrealtime
+from nbrealtime.features.notebook_outputs import OMITTED_MIME
+from nbrealtime.features.shared_notebook import NOTEBOOK_EVENT
+from nbrealtime.features.synced_doc import b64
 from nbrealtime.launcher import ServerProcess
 from tests.browser.harness import JupyterLab, Lab, NotebookPage
+from tests.features.test_notebook_outputs import stored_rows
 from tests.jupyter.support import api, start_machines, until_on_disk
 
 pytestmark = [pytest.mark.shared_notebook, pytest.mark.asyncio(loop_scope="session")]
@@ -119,6 +127,101 @@ async def test_two_machines_type_restructure_and_run_in_one_notebook(
         late = await asyncio.to_thread(api, machines[1], "POST", f"{room}/notebooks/from-kernel.ipynb/open")
         assert late.status_code == 200, late.text
         assert has_output(json.loads((machines[1].root / late.json()["path"]).read_text()))
+    finally:
+        for lab in (ann_lab, ben_lab):
+            await lab.close()
+
+
+async def test_a_viewer_on_another_machine_sees_the_editor_and_reaches_no_one(
+    machines: list[JupyterLab], browser: Any, server: ServerProcess, request: pytest.FixtureRequest, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("NBREALTIME_DATA_DIR", str(server.data_dir))
+    room = f"viewer-{uuid.uuid4().hex[:8]}"
+    owner = await asyncio.to_thread(nbrealtime.connect, room, user="ann")  # invite-only, ann's; ben may only watch
+    invite = await asyncio.to_thread(owner.invite, "viewer")
+    ben = await asyncio.to_thread(nbrealtime.connect, invite=invite, user="ben")  # as ben's server signs in
+    ann_lab, ben_lab = (Lab(machine, browser, server, request.node.name) for machine in machines)
+    try:
+        path = ann_lab.jupyter.write_notebook(f"{room}-watched", ["total = 1", "print(total)"])
+        assert (await asyncio.to_thread(api, machines[0], "POST", f"{room}/notebooks", json={"path": path})).is_success
+        opened = await asyncio.to_thread(api, machines[1], "POST", f"{room}/notebooks/{path}/open")
+        assert opened.status_code == 200 and opened.json()["read_only"] is True, opened.text
+        listed = (await asyncio.to_thread(api, machines[1], "GET", f"{room}/notebooks")).json()
+        assert [(item["live"], item["read_only"]) for item in listed] == [(True, True)]
+        editor, viewer = await asyncio.gather(ann_lab.open(path, run=False), ben_lab.open(path, run=False))
+
+        await type_in_cell(editor, 0, "  # from ann")
+        await viewer.until(f"() => {MODEL}.cells[0].getSource().includes('# from ann')", what="ann's typing")
+
+        # ben types in his browser: it lands in his server's document and file, and goes no further
+        await type_in_cell(viewer, 0, "  # VIEWER TYPED")
+        await asyncio.to_thread(
+            until_on_disk, machines[1].root / path, lambda c: "VIEWER" in "".join(c["cells"][0]["source"]),
+            machines[1], "ben's typing on ben's disk",
+        )  # fmt: skip
+
+        # a modified client of ben's sends an update straight to the room's channel and into its update log
+        copy = await asyncio.to_thread(ben.notebook, path)
+        before = copy.state_vector()
+        with copy.lock, copy.doc.transaction():
+            copy.ynotebook.ycells[1]["source"].insert(0, "INJECTED ")
+        update = copy.doc.get_update(before)
+        ben.broadcast(NOTEBOOK_EVENT, {"notebook": copy.id, "update": b64(update)})
+        row = {"room": room, "notebook": copy.id, "data": b64(update)}
+        with pytest.raises(APIError):
+            await asyncio.to_thread(ben.call, ben.rest("nbrt_notebook_updates").insert(row).execute(), 15)
+
+        # ann types again; once that reaches ben, whatever ben sent earlier had its chance to reach ann
+        await type_in_cell(editor, 1, "  # ann again")
+        await viewer.until(f"() => {MODEL}.cells[1].getSource().includes('# ann again')", what="ann's second edit")
+        text = await editor.js(f"() => {MODEL}.cells.map((cell) => cell.getSource()).join('\\n')")
+        assert "VIEWER" not in text and "INJECTED" not in text
+        logged = await asyncio.to_thread(owner.call, owner.rest("nbrt_notebook_updates").select("author")
+                                         .eq("room", room).execute(), 15)  # fmt: skip
+        assert ben.me.id not in {row["author"] for row in logged.data}, "no update of ben's reached the log"
+    finally:
+        for lab in (ann_lab, ben_lab):
+            await lab.close()
+        for joined in (owner, ben):
+            await asyncio.to_thread(joined.close)
+
+
+async def test_a_large_output_run_in_one_browser_reaches_the_other_as_a_placeholder(
+    machines: list[JupyterLab], browser: Any, server: ServerProcess, request: pytest.FixtureRequest
+) -> None:
+    ann_lab, ben_lab = (Lab(machine, browser, server, request.node.name) for machine in machines)
+    ben_lab.room = room = ann_lab.room
+    marker = uuid.uuid4().hex
+    try:
+        path = ann_lab.jupyter.write_notebook(f"{room}-plots", ["x = 1"])
+        assert (await asyncio.to_thread(api, machines[0], "POST", f"{room}/notebooks", json={"path": path})).is_success
+        assert (await asyncio.to_thread(api, machines[1], "POST", f"{room}/notebooks/{path}/open")).is_success
+        ann, ben = await asyncio.gather(ann_lab.open(path, run=False), ben_lab.open(path, run=False))
+        image = f"'{marker[::-1]}'[::-1] + base64.b64encode(os.urandom(1_200_000)).decode()"  # only the output has it
+        await ann.run(
+            f"import base64, os\nfrom IPython.display import display\ndisplay({{'image/png': {image}}}, raw=True)"
+        )
+
+        about = await ben.until(
+            f"""(mime) => {{
+                const outputs = {MODEL}.cells.flatMap((cell) => cell.outputs || []);
+                const found = outputs.find((output) => output.data && output.data[mime]);
+                return found && found.data[mime];
+            }}""",
+            OMITTED_MIME,
+            what="the placeholder on ben's page",
+        )
+        assert about["origin"].startswith("jupyter:") and about["ran_by"] == "ann" and about["bytes"] > 1_600_000
+        held = await ann.js(f"() => JSON.stringify({MODEL}.toJSON())")
+        assert marker not in held, "ann's own document holds the placeholder too (her server serves the original)"
+        for lab in machines:  # ann's server from memory, ben's from the room
+            fetched = await asyncio.to_thread(
+                api, lab, "GET", f"{room}/notebooks/{about['notebook']}/outputs/{about['id']}"
+            )
+            assert fetched.status_code == 200 and fetched.json()["data"]["image/png"].startswith(marker)
+        for table, column in (("nbrt_notebook_updates", "data"), ("nbrt_notebooks", "snapshot")):
+            for row in await asyncio.to_thread(stored_rows, server, table, room):
+                assert marker.encode() not in base64.b64decode(row[column] or ""), f"{table} carries the output"
     finally:
         for lab in (ann_lab, ben_lab):
             await lab.close()

@@ -5,33 +5,14 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
+from tests.browser.harness import NOT_PWNED
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 NAME = "<img src=x onerror=window.__pwned=1>"
 TITLE = "<img src=x onerror=window.__pwned=2>"
 MESSAGE = "<svg onload=window.__pwned=3></svg><script>window.__pwned=4</script>"
 SOURCE = "<img src=x onerror=window.__pwned=5><b>bold?</b>"
-
-NOT_PWNED = """() => {
-  // A control: the same payload through innerHTML does run here, so silence below means the widgets are safe.
-  const probe = document.createElement("div");
-  probe.innerHTML = "<img src=x onerror=window.__canary=1>";
-  document.body.append(probe);
-  return new Promise((resolve) => {
-    const check = () => {
-      if (window.__canary !== 1) return setTimeout(check, 20);
-      probe.remove();
-      resolve({
-        pwned: window.__pwned === undefined ? null : window.__pwned,
-        images: document.querySelectorAll('img[src="x"]').length,
-        svgs: document.querySelectorAll("svg[onload]").length,
-        scripts: [...document.scripts].filter((s) => s.textContent.includes("__pwned")).length,
-        bold: [...document.querySelectorAll(".nbrt-root b, .cm-content b")].length,
-      });
-    };
-    check();
-  });
-}"""
 
 
 async def test_hostile_names_notifications_and_cell_text_render_as_text(lab):

@@ -45,13 +45,20 @@ def write_notebook(path: Path, cells: list[dict]) -> Path:
     return path
 
 
-def converged(notebooks: list[SharedNotebook], timeout: float = CONVERGE) -> dict:
-    """Wait (woken by change callbacks, with a deadline) until every copy holds the same notebook; return it."""
+def converged(notebooks: list[SharedNotebook], timeout: float = CONVERGE, *, repaired: bool = False) -> dict:
+    """Wait (woken by change callbacks, with a deadline) until every copy holds the same notebook (and, if
+    ``repaired``, every cell id once: copies repair duplicates a moment after they converge); return it."""
     changed = Events()
     for notebook in notebooks:
         notebook.on_change(changed.put)
     deadline = time.monotonic() + timeout
-    while len({json.dumps(notebook.content, sort_keys=True) for notebook in notebooks}) != 1:
+
+    def done() -> bool:
+        contents = {json.dumps(notebook.content, sort_keys=True) for notebook in notebooks}
+        ids = notebooks[0].cell_ids
+        return len(contents) == 1 and (not repaired or len(ids) == len(set(ids)))
+
+    while not done():
         remaining = deadline - time.monotonic()
         assert remaining > 0, f"copies did not converge: {[notebook.cell_ids for notebook in notebooks]}"
         try:
@@ -126,7 +133,7 @@ def test_concurrent_moves_of_one_cell_leave_one_copy(env, rooms, tmp_path: Path)
     move_cell(second.ynotebook, 0, 2)
     second._sync.settle()
     first = ann.notebook("m.ipynb", doc=first.ynotebook, base=base)
-    content = converged([first, second])
+    content = converged([first, second], repaired=True)
     assert sorted(cell["id"] for cell in content["cells"]) == ["a", "b", "c", "d"]
 
 
@@ -264,7 +271,9 @@ def test_the_simulated_collaborator_types_adds_and_runs_in_a_shared_notebook(env
     shared = me.share_notebook(write_notebook(tmp_path / "demo.ipynb", [code_cell("a", "x = 1")]))
     ada = collaborator("nb-demo", "Ada", greet=False)
     try:
-        me.request("notebook", {"name": "demo.ipynb"}, reply="notebook_done", timeout=60)
+        shared.look("me", me.me.color)  # someone has it open: Ada waits for that, and appears among its collaborators
+        me.request("notebook", {"name": "demo.ipynb", "when_seen": True}, reply="notebook_done", timeout=60)
+        assert [user["name"] for user in shared.others] == ["Ada"]
         changed = Events()
         shared.on_change(changed.put)
 

@@ -22,6 +22,9 @@ from tests.client.support import Events
 
 USERS = ("ann", "ben")
 WAIT = 30.0
+MACHINE = {"collaborative": True, "options": ("--YDocExtension.document_cleanup_delay=1",)}
+"""How every "machine" runs: JupyterLab's own collaboration on (the shared notebook is its collaborative document),
+and a document let go one second after its last client left (so tests see jupyter-server-ydoc reload one)."""
 
 
 def start_machines(
@@ -33,7 +36,7 @@ def start_machines(
         for user in users:
             home = tmp_path_factory.mktemp(f"machine-{user}")
             # collaborative: the shared notebook is JupyterLab's own collaborative document on each machine
-            labs.append(JupyterLab.in_home(home, embedded, user, collaborative=True))
+            labs.append(JupyterLab.in_home(home, embedded, user, **MACHINE))
         yield labs
     finally:
         for lab in labs:
@@ -58,6 +61,33 @@ def until_on_disk(path: Path, predicate: Callable[[dict], bool], lab: JupyterLab
             return content
         time.sleep(0.1)  # polling a file another process writes
     pytest.fail(f"{path.name} never showed {what}: {content.get('cells')}\n{lab.log_tail()}", pytrace=False)
+
+
+def until_logged(lab: JupyterLab, text: str, after: int = 0) -> int:
+    """Poll the JupyterLab log until ``text`` appears past offset ``after``; return the offset just past it."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        logged = lab.log_path.read_text(errors="replace")
+        found = logged.find(text, after)
+        if found >= 0:
+            return found + len(text)
+        time.sleep(0.1)  # polling a log another process writes
+    pytest.fail(f"JupyterLab never logged {text!r}:\n{lab.log_tail()}", pytrace=False)
+
+
+def visit_document(lab: JupyterLab, path: str) -> None:
+    """Open ``path``'s collaborative document as a browser does (a session, then the room's websocket), and
+    leave: jupyter-server-ydoc lets the document go once the cleanup delay has passed."""
+    session = httpx.put(
+        f"{lab.url}/api/collaboration/session/{path}", json={"format": "json", "type": "notebook"}, timeout=30
+    )
+    assert session.status_code in (200, 201), session.text
+    found = session.json()
+    room = f"json:notebook:{found['fileId']}"
+    url = f"{lab.url.replace('http', 'ws', 1)}/api/collaboration/room/{room}?sessionId={found['sessionId']}"
+
+    with connect(url, open_timeout=WAIT) as socket:
+        socket.recv(WAIT)  # the room's first sync message: we are in
 
 
 def lab_api(lab: JupyterLab, method: str, path: str, **options: Any) -> httpx.Response:

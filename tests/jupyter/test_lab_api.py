@@ -7,6 +7,7 @@ Ann's kernel is this test process's ``nbrealtime.connect(..., user="ann")``: the
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
@@ -340,3 +341,20 @@ def test_a_notification_names_only_a_notebook_of_the_room(ann_kernel: Room) -> N
         ann_kernel.notify("room", "Look", notebook="nope.ipynb", cell="c1")
     with pytest.raises(ValueError, match="cell is the id of a cell"):
         ann_kernel.notify("room", "Look", cell="")
+
+
+def test_a_viewer_who_presents_anyway_is_not_followed(
+    machines: list[JupyterLab], ann_kernel: Room, rooms: list[Room], sockets: list[LiveSocket]
+) -> None:
+    """Presence is what each client says of itself: a viewer's kernel can claim to present, bypassing the API, so
+    every server decides from the viewer's role (which only the backend writes) and ignores it."""
+    socket = live(machines[0], sockets)
+    socket.expect("room", lambda f: f["room"] == ann_kernel.name)
+    viewer = nbrealtime.connect(invite=ann_kernel.invite("viewer"), user="vi")
+    rooms.append(viewer)
+    asyncio.run(viewer.presence.aset_presenting(True))
+    asyncio.run(viewer.presence.aset_where(notebook=None, cell="v1", activity="editing"))
+    socket.expect("room", lambda f: (member(f, "vi") or {}).get("cell") == "v1", "the viewer's cell")
+    socket.send({"type": "ping"})
+    socket.expect("pong")  # after any present frame of the same change
+    assert not [f for f in socket.frames.seen if f.get("type") == "present" and f["presenter"] is not None]

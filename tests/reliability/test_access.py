@@ -44,13 +44,15 @@ BOB = "0b0b0000-0000-4000-8000-00000000000b"
 USER_IDS = {"A": ALICE, "B": BOB}
 TABLES = (
     "nbrt_cell_updates", "nbrt_cells", "nbrt_collection_rows", "nbrt_notebook_updates", "nbrt_notebooks",
-    "nbrt_notifications", "nbrt_profiles", "nbrt_room_members", "nbrt_rooms", "nbrt_room_invites",
+    "nbrt_notebook_outputs", "nbrt_notifications", "nbrt_profiles", "nbrt_room_members", "nbrt_rooms",
+    "nbrt_room_invites",
 )  # fmt: skip
 KEYS = {
     "nbrt_profiles": ("id",), "nbrt_rooms": ("name",), "nbrt_room_members": ("room", "user_id"),
     "nbrt_notifications": ("id",), "nbrt_cells": ("room", "name"), "nbrt_cell_updates": ("seq",),
     "nbrt_collection_rows": ("room", "collection", "id"), "nbrt_room_invites": ("id",),
     "nbrt_notebooks": ("room", "id"), "nbrt_notebook_updates": ("seq",),
+    "nbrt_notebook_outputs": ("room", "notebook", "id"),
 }  # fmt: skip
 OWNER_COLUMN = {"nbrt_profiles": "id", "nbrt_notifications": "sender"}
 UPDATES = {
@@ -59,6 +61,7 @@ UPDATES = {
     "nbrt_cells": {"snapshot": "AAI="}, "nbrt_cell_updates": {"data": "BgA="},
     "nbrt_collection_rows": {"version": 7}, "nbrt_room_invites": {"revoked": True},
     "nbrt_notebooks": {"snapshot": "AAI="}, "nbrt_notebook_updates": {"data": "BgA="},
+    "nbrt_notebook_outputs": {"bytes": 10},
 }  # fmt: skip
 # Filters a curious user might try on someone else's rows; none may widen what the policies allow.
 HOSTILE_FILTERS = {
@@ -73,6 +76,7 @@ HOSTILE_FILTERS = {
     "nbrt_room_invites": ["room=eq.r1", "revoked=eq.false", "role=eq.editor"],
     "nbrt_notebooks": ["room=eq.r1", "id=neq.x"],
     "nbrt_notebook_updates": ["room=eq.r1", "seq=neq.0", "seq=gt.-1"],
+    "nbrt_notebook_outputs": ["room=eq.r1", "id=neq.x", "bytes=gt.0"],
 }  # fmt: skip
 
 

@@ -37,9 +37,12 @@ from nbrealtime.features.notifications import BACKLOG, KINDS, Notifications
 from nbrealtime.features.presence import ACTIVITY_EVENT, Presence
 from nbrealtime.features.shared_cell import CELL_EVENT, CURSOR_EVENT, SYNC_EVENT, SharedCell
 from nbrealtime.features.shared_notebook import (
+    DEFAULT_OUTPUTS,
     NOTEBOOK_EVENTS,
     NotebookInfo,
+    Outputs,
     SharedNotebook,
+    fetch_output,
     list_notebooks,
     open_notebook,
     read_notebook_file,
@@ -350,17 +353,27 @@ class Room(HasView):
 
     # ------------------------------------------------------------------ shared notebooks
 
-    def share_notebook(self, path: str | Path, *, name: str | None = None) -> SharedNotebook:
-        """Put the notebook file at ``path`` in the room (under its file name, or ``name``); returns the room's
-        copy, which others open with ``room.notebook(name)``."""
-        content = read_notebook_file(path)
-        return self._run(self.ashare_notebook(content, name or Path(path).name), 60)
+    def share_notebook(self, path: str | Path | dict[str, Any], *, name: str | None = None,
+                       output_limit: int | str | None = None) -> SharedNotebook:  # fmt: skip
+        """Put the notebook file at ``path`` (or nbformat JSON, with a ``name``) in the room, under its file name or
+        ``name``; returns the room's copy, which others open with ``room.notebook(name)``. Outputs above
+        ``output_limit`` (bytes, or "1MB"; default ``$NBREALTIME_OUTPUT_LIMIT`` or 1 MB) are stored aside and
+        shared as placeholders."""
+        if isinstance(path, dict):
+            if name is None:
+                raise ValueError("sharing nbformat JSON needs a name= for the room's notebook")
+            content = path
+        else:
+            content = read_notebook_file(path)
+        outputs = Outputs(output_limit)
+        return self._run(self.ashare_notebook(content, name or Path(path).name, outputs=outputs), 60)
 
     async def ashare_notebook(self, content: dict[str, Any] | Any, name: str, *,
-                              in_doc_thread: DocThread | None = None) -> SharedNotebook:  # fmt: skip
+                              in_doc_thread: DocThread | None = None,
+                              outputs: Outputs = DEFAULT_OUTPUTS) -> SharedNotebook:  # fmt: skip
         """Share nbformat JSON or a live document (whose history becomes the room's) as ``name``."""
         await self._loop.bridge(self._ensure_documents_channel())
-        notebook = await self._loop.bridge(share_notebook(self, self.name, name, content, in_doc_thread))
+        notebook = await self._loop.bridge(share_notebook(self, self.name, name, content, in_doc_thread, outputs))
         notebook.may_edit = self.may_edit
         self._notebooks[notebook.id] = notebook
         return notebook
@@ -373,16 +386,19 @@ class Room(HasView):
     async def alist_notebooks(self) -> list[NotebookInfo]:
         return await self._loop.bridge(list_notebooks(self, self.name))
 
-    def notebook(self, ref: str, *, doc: Any = None, base: bytes | None = None) -> SharedNotebook:
+    def notebook(self, ref: str, *, doc: Any = None, base: bytes | None = None,
+                 output_limit: int | str | None = None) -> SharedNotebook:  # fmt: skip
         """Open the room's notebook ``ref`` (id or name), live: a fresh document, or ``doc`` with content of its
-        own (merged only if it continues ``base``, the state it last synced; else :class:`Diverged`)."""
-        return self._run(self.aopen_notebook(ref, doc=doc, base=base), 60)
+        own (merged only if it continues ``base``, the state it last synced; else :class:`Diverged`). Outputs
+        that appear in this copy above ``output_limit`` are shared as placeholders (as in :meth:`share_notebook`)."""
+        return self._run(self.aopen_notebook(ref, doc=doc, base=base, outputs=Outputs(output_limit)), 60)
 
     async def aopen_notebook(self, ref: str, *, doc: Any = None, base: bytes | None = None,
-                             in_doc_thread: DocThread | None = None) -> SharedNotebook:  # fmt: skip
+                             in_doc_thread: DocThread | None = None,
+                             outputs: Outputs = DEFAULT_OUTPUTS) -> SharedNotebook:  # fmt: skip
         await self._loop.bridge(self._ensure_documents_channel())
         notebook = await self._loop.bridge(
-            open_notebook(self, self.name, ref, doc, base=base, in_doc_thread=in_doc_thread)
+            open_notebook(self, self.name, ref, doc, base=base, in_doc_thread=in_doc_thread, outputs=outputs)
         )
         notebook.may_edit = self.may_edit
         previous = self._notebooks.pop(notebook.id, None)
@@ -390,6 +406,10 @@ class Room(HasView):
             previous.detach()
         self._notebooks[notebook.id] = notebook
         return notebook
+
+    async def anotebook_output(self, notebook: str, output_id: str) -> dict[str, Any]:
+        """An output kept out of notebook ``notebook`` (its id) because of its size, from the room."""
+        return await self._loop.bridge(fetch_output(self, self.name, notebook, output_id))
 
     def close_notebook(self, notebook: SharedNotebook) -> None:
         """Stop syncing ``notebook`` here (what is unsaved is saved first); the copy stays as it is."""
@@ -528,6 +548,10 @@ class Room(HasView):
         """A query builder for one backend table (the official client's ``table()``)."""
         return self._auth.client.table(name)
 
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run ``coroutine`` on the room's loop from another thread and return its result."""
+        return self._run(coroutine, timeout)
+
     def run_soon(self, coroutine: Coroutine[Any, Any, None]) -> None:
         if self._loop.in_loop_thread():
             task = self._loop.loop.create_task(coroutine)
@@ -646,18 +670,27 @@ class Room(HasView):
             if notebook is not None:
                 notebook.on_remote(event, data, sender)
 
+    def _set_own_role(self, role: str | None) -> None:
+        """Your role as the backend says. Removed: every notebook copy here stops syncing before anyone hears of
+        it (it stays as it is). A demotion needs nothing more: ``may_edit`` asks the role each time, so a viewer's
+        copy is read-only from now on."""
+        if role is None:
+            for notebook in list(self._notebooks.values()):
+                notebook.stop(f"you were removed from room {self.name!r}")
+        self.access.set_own_role(role)
+
     def _on_member_change(self, payload: dict[str, Any]) -> None:
         data = payload.get("data", {})
         record = data.get("record")
         if record:
             self.presence.on_member_row(record)
             if str(record.get("user_id")) == self.me.id:
-                self.access.set_own_role(record.get("role"))
+                self._set_own_role(record.get("role"))
         elif data.get("type") == "DELETE":
             old = data.get("old_record") or {}
             self.presence.on_member_removed(str(old.get("user_id")))
             if str(old.get("user_id")) == self.me.id:
-                self.access.set_own_role(None)
+                self._set_own_role(None)
                 self.run_soon(self._close())  # removed (or left elsewhere): the server has shut our channels
 
     async def _ensure_rows(self, invite: str | None) -> None:
@@ -687,7 +720,7 @@ class Room(HasView):
         for row in members.data:
             self.presence.on_member_row(row)
         mine = [row for row in members.data if str(row["user_id"]) == self.me.id]
-        self.access.set_own_role(mine[0]["role"] if mine else None)
+        self._set_own_role(mine[0]["role"] if mine else None)
         notifications = (
             await client.table("nbrt_notifications")
             .select("*")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,18 +32,27 @@ from nbrealtime.features.notebook_model import (
     new_room_doc,
     stamp_runs,
 )
+from nbrealtime.features.notebook_outputs import OmittedOutput, output_limit, replace_oversize_outputs, screen_after
 from nbrealtime.features.synced_doc import DocBackend, DocKind, DocThread, SyncedDoc, b64, unb64
 
 __all__ = [
+    "DEFAULT_OUTPUTS",
+    "KERNEL_ORIGIN",
     "NOTEBOOK_EVENTS",
+    "OUTPUTS_TABLE",
     "Diverged",
     "NotebookInfo",
+    "Outputs",
     "SharedNotebook",
+    "fetch_output",
+    "find_notebook",
     "list_notebooks",
     "open_notebook",
     "read_notebook_file",
     "share_notebook",
 ]
+
+log = logging.getLogger("nbrealtime.notebook")
 
 NOTEBOOK_EVENT = "nbrt:notebook"
 NOTEBOOK_SYNC_EVENT = "nbrt:notebook-sync"
@@ -51,6 +61,10 @@ NOTEBOOK_EVENTS = (NOTEBOOK_EVENT, NOTEBOOK_SYNC_EVENT, AWARENESS_EVENT)
 NOTEBOOK_KIND = DocKind(
     NOTEBOOK_EVENT, NOTEBOOK_SYNC_EVENT, "notebook", "nbrt_notebooks", "id", "nbrt_notebook_updates", "notebook"
 )
+OUTPUTS_TABLE = "nbrt_notebook_outputs"
+EMPTY_STATE = b"\x00"  # the state vector of an empty document
+KERNEL_ORIGIN = f"kernel:{uuid.uuid4().hex[:12]}"
+"""Where outputs omitted by this process came from (a Jupyter server names itself instead)."""
 
 
 class Diverged(Exception):
@@ -67,11 +81,24 @@ class NotebookInfo:
     created_at: str | None
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """How a copy treats outputs: ``limit`` (bytes of nbformat JSON; None: ``$NBREALTIME_OUTPUT_LIMIT`` or 1 MB)
+    above which an output that appears here is kept out of the shared document, and ``origin``, the name of what
+    holds it (this kernel, or a Jupyter server)."""
+
+    limit: int | str | None = None
+    origin: str = KERNEL_ORIGIN
+
+
+DEFAULT_OUTPUTS = Outputs()
+
+
 class SharedNotebook:
     """One notebook of a room, bound to a pycrdt ``Doc`` (a fresh one, or a Jupyter server's live document)."""
 
     def __init__(self, backend: DocBackend, room: str, info: NotebookInfo, document: Doc | YNotebook,
-                 in_doc_thread: DocThread | None = None) -> None:  # fmt: skip
+                 in_doc_thread: DocThread | None = None, outputs: Outputs = DEFAULT_OUTPUTS) -> None:  # fmt: skip
         self.id = info.id
         self.name = info.name
         self.info = info
@@ -82,6 +109,7 @@ class SharedNotebook:
         self._in_doc_thread = self._sync._in_doc_thread
         self.lock = self._sync.lock
         self._on_change: CallbackList[dict[str, Any]] = CallbackList(f"notebook {info.name!r}")
+        self._on_others: CallbackList[list[dict[str, Any]]] = CallbackList(f"notebook {info.name!r} collaborators")
         self._who = str(getattr(backend, "user_name", backend.user_id))
         self.last_state = self.doc.get_state()  # as of the last change (read where the document lives)
         self._runs = execution_counts(self.ynotebook)
@@ -90,6 +118,13 @@ class SharedNotebook:
         self._awareness_subscription: str | None = None
         self._remote_clients: set[int] = set()
         self._applying_awareness = False
+        self.output_limit = output_limit(outputs.limit)
+        self.origin = outputs.origin
+        self._omitted: dict[str, OmittedOutput] = {}  # outputs this copy kept out, by id (shown from here at once)
+        self._unstored: list[OmittedOutput] = []
+        self._sync.screen = self._omit_large_outputs
+        self._sync.screen_after = screen_after(self.output_limit)
+        self.stopped: str | None = None  # why this copy no longer syncs (removed from the room), or None
 
     def __repr__(self) -> str:
         return f"<SharedNotebook {self.name!r} ({len(self.cell_ids)} cells)>"
@@ -124,6 +159,8 @@ class SharedNotebook:
     @contextlib.contextmanager
     def edit(self) -> Iterator[YNotebook]:
         """Change the notebook from Python in one transaction: ``with nb.edit() as ynb: ynb.append_cell({...})``."""
+        if self.stopped is not None:
+            raise PermissionError(f"{self.name!r} no longer syncs: {self.stopped}")
         if self.read_only:
             raise PermissionError(f"you are a viewer of {self.name!r}: it opens read-only")
         with self.lock, self.doc.transaction():
@@ -134,12 +171,57 @@ class SharedNotebook:
         """Call ``callback(content)`` after every change, local or remote."""
         return self._on_change.add(callback)
 
+    def stop(self, reason: str) -> None:
+        """Stop syncing for good (``reason`` says why, in :attr:`stopped`): nothing more goes out or comes in."""
+        self.stopped = reason
+        self._in_doc_thread(self.detach)
+
     def detach(self) -> None:
         """Stop syncing this copy (it stays as it is)."""
         self._sync.detach()
         if self._awareness is not None and self._awareness_subscription is not None:
             self._awareness.unobserve(self._awareness_subscription)
             self._awareness_subscription = None
+
+    # ------------------------------------------------------------------ outputs above the limit
+
+    def output(self, output_id: str) -> dict[str, Any]:
+        """The full output a placeholder stands for (nbformat JSON): from this copy if it was kept out here, else
+        from the room (``LookupError`` if the room has no such output)."""
+        kept = self._omitted.get(output_id)
+        if kept is not None:
+            return kept.output
+        backend = self._sync.backend
+        return backend.call(fetch_output(backend, self._sync.room, self.id, output_id), 30)
+
+    def kept_output(self, output_id: str) -> dict[str, Any] | None:
+        """The output if this copy kept it out (no network), else None."""
+        kept = self._omitted.get(output_id)
+        return kept.output if kept is not None else None
+
+    def _omit_large_outputs(self) -> None:
+        """Where the document lives, before local changes go out: outputs above the limit become placeholders (a
+        read-only copy sends nothing, so it keeps its outputs whole)."""
+        if self.read_only:
+            return
+        omitted = replace_oversize_outputs(
+            self.ynotebook, self.output_limit, self._sync.room, self.id, self._who, self.origin
+        )
+        if omitted:
+            self._omitted.update((item.id, item) for item in omitted)
+            self._unstored.extend(omitted)
+            self._sync.backend.run_soon(self._store_outputs())
+
+    async def _store_outputs(self) -> None:
+        """Save omitted outputs in the room (kept for the next flush if the backend is away)."""
+        while self._unstored:
+            item = self._unstored.pop(0)
+            try:
+                await self._sync.backend.rest(OUTPUTS_TABLE).upsert(item.row(), returning="minimal").execute()
+            except Exception as error:
+                log.info("notebook %r: could not store an omitted output yet (%s); will retry", self.name, error)
+                self._unstored.insert(0, item)
+                return
 
     # ------------------------------------------------------------------ awareness (cursors, selections, who)
 
@@ -160,6 +242,37 @@ class SharedNotebook:
         if ours:
             self._send_awareness(ours)
 
+    def _send_our_awareness(self) -> None:
+        assert self._awareness is not None
+        ours = [client for client in self._awareness.states if client not in self._remote_clients]
+        if ours:
+            self._send_awareness(ours)
+
+    def look(self, name: str, color: str) -> None:
+        """Show up as a collaborator of this notebook (in JupyterLab, as its own collaborators do) from a copy that
+        has no browser: a kernel, the demo's simulated colleague."""
+        if self._awareness is None:
+            self.share_awareness(Awareness(self.doc))
+        awareness = self._awareness
+        assert awareness is not None
+        initials = "".join(part[0] for part in name.split()[:2]).upper() or "?"
+        user = {"username": name, "name": name, "display_name": name, "initials": initials, "color": color,
+                "avatar_url": None}  # fmt: skip
+        self._in_doc_thread(lambda: awareness.set_local_state({"user": user}))
+
+    @property
+    def others(self) -> list[dict[str, Any]]:
+        """The users of other copies who have this notebook open (their awareness ``user`` states), once
+        :meth:`look` made this copy one of the collaborators."""
+        if self._awareness is None:
+            return []
+        states = dict(self._awareness.states)
+        return [states[client]["user"] for client in self._remote_clients if states.get(client, {}).get("user")]
+
+    def on_others(self, callback: Callable[[list[dict[str, Any]]], None]) -> Callable[[list[dict[str, Any]]], None]:
+        """Call ``callback(others)`` when someone's awareness state arrives (see :attr:`others`)."""
+        return self._on_others.add(callback)
+
     def _send_awareness(self, clients: list[int]) -> None:
         assert self._awareness is not None
         update = b64(self._awareness.encode_awareness_update(clients))
@@ -169,18 +282,22 @@ class SharedNotebook:
         def apply() -> None:
             if self._awareness is None:
                 return
+            known = set(self._remote_clients)
             self._applying_awareness = True
             try:
                 self._awareness.apply_awareness_update(update, "local")  # "local": jupyter's room relays it
             finally:
                 self._applying_awareness = False
+            if self._remote_clients - known:  # someone new: tell them who is here (they tell us once, in turn)
+                self._send_our_awareness()
+            self._on_others.fire(self.others)
 
         self._in_doc_thread(apply)
 
     @property
     def read_only(self) -> bool:
-        """True for a viewer: this copy's edits are not sent (and others refuse them anyway)."""
-        return not self.may_edit(self._sync.backend.user_id)
+        """True for a viewer (or someone removed): this copy's edits are not sent (and others refuse them anyway)."""
+        return self.stopped is not None or not self.may_edit(self._sync.backend.user_id)
 
     def _after_change(self, local: bool) -> None:
         # Where the document lives (a Jupyter server's loop): it may not be read from another thread mid-change.
@@ -214,10 +331,10 @@ class SharedNotebook:
             action = classify_join(self.doc, room_update, base)
             if action is JoinAction.DIVERGED:
                 raise Diverged(f"this copy of {self.name!r} does not continue the room's document")
-            extra = self.doc.get_update(scratch.state_vector())
+            room_state = scratch.state_vector()
         await self._sync.load(head)
         if action is JoinAction.MERGE:
-            self._sync.publish(extra)
+            await self._sync.send_screened(room_state)
         self._sync.request_sync()
         return action
 
@@ -228,17 +345,18 @@ class SharedNotebook:
     async def resubscribed(self) -> None:
         await self._sync.resubscribed()
         if self._awareness is not None:  # who is here, for those who joined while we were away
-            ours = [client for client in self._awareness.states if client not in self._remote_clients]
-            if ours:
-                self._send_awareness(ours)
+            self._send_our_awareness()
 
     async def flush(self) -> None:
+        await self._store_outputs()
         await self._sync.flush()
 
     async def compact(self) -> None:
         await self._sync.compact()
 
     def on_remote(self, event: str, data: dict[str, Any], sender: str) -> None:
+        if self.stopped is not None:
+            return
         if event == AWARENESS_EVENT:
             self._apply_awareness(unb64(data["update"]))
         else:
@@ -272,19 +390,31 @@ async def share_notebook(
     name: str,
     content: dict[str, Any] | Doc | YNotebook,
     in_doc_thread: DocThread | None = None,
+    outputs: Outputs = DEFAULT_OUTPUTS,
 ) -> SharedNotebook:
     """Put a notebook in the room as a new document (its own id: sharing twice gives two notebooks).
 
     ``content`` is nbformat JSON (a fresh document is built from it) or a live document whose history becomes the
-    room's, so that copy stays bridged without a second set of cells.
+    room's, so that copy stays bridged without a second set of cells. Outputs above the limit are kept out first.
     """
     doc = content if isinstance(content, Doc | YNotebook) else new_room_doc(content)
     info = NotebookInfo(uuid.uuid4().hex, name, backend.user_id, None)
-    notebook = SharedNotebook(backend, room, info, doc, in_doc_thread)
+    notebook = SharedNotebook(backend, room, info, doc, in_doc_thread, outputs)
     await notebook._sync.create_head()
-    notebook._sync.publish(notebook._sync.update_since())
+    await notebook._sync.send_screened(EMPTY_STATE)
     await notebook.flush()
     return notebook
+
+
+def find_notebook(known: list[NotebookInfo], ref: str, room: str) -> NotebookInfo:
+    """The one notebook of ``known`` whose id or name is ``ref`` (a ``LookupError`` that says what there is)."""
+    matches = [info for info in known if ref in (info.id, info.name)]
+    if not matches:
+        names = ", ".join(sorted({info.name for info in known})) or "none yet"
+        raise LookupError(f"no notebook {ref!r} in room {room!r} (shared there: {names})")
+    if len(matches) > 1:
+        raise LookupError(f"{len(matches)} notebooks named {ref!r} in room {room!r}: open one by id")
+    return matches[0]
 
 
 async def list_notebooks(backend: DocBackend, room: str) -> list[NotebookInfo]:
@@ -306,19 +436,29 @@ async def open_notebook(
     *,
     base: bytes | None = None,
     in_doc_thread: DocThread | None = None,
+    outputs: Outputs = DEFAULT_OUTPUTS,
 ) -> SharedNotebook:
     """Open the room's notebook ``ref`` (id or name) into ``doc`` (a fresh document by default)."""
-    known = await list_notebooks(backend, room)
-    matches = [info for info in known if ref in (info.id, info.name)]
-    if not matches:
-        names = ", ".join(sorted({info.name for info in known})) or "none yet"
-        raise LookupError(f"no notebook {ref!r} in room {room!r} (shared there: {names})")
-    if len(matches) > 1:
-        raise LookupError(f"{len(matches)} notebooks named {ref!r} in room {room!r}: open one by id")
-    notebook = SharedNotebook(backend, room, matches[0], doc if doc is not None else Doc(), in_doc_thread)
+    info = find_notebook(await list_notebooks(backend, room), ref, room)
+    notebook = SharedNotebook(backend, room, info, doc if doc is not None else Doc(), in_doc_thread, outputs)
     try:
         await notebook.attach(base)
     except BaseException:
         notebook.detach()
         raise
     return notebook
+
+
+async def fetch_output(backend: DocBackend, room: str, notebook: str, output_id: str) -> dict[str, Any]:
+    """An omitted output from the room's table (the row policies decide who may read it)."""
+    found = (
+        await backend.rest(OUTPUTS_TABLE)
+        .select("output")
+        .eq("room", room)
+        .eq("notebook", notebook)
+        .eq("id", output_id)
+        .execute()
+    )
+    if not found.data:
+        raise LookupError(f"no output {output_id!r} of notebook {notebook!r} in room {room!r}")
+    return dict(found.data[0]["output"])

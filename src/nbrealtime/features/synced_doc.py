@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,6 +53,8 @@ class DocBackend(Protocol):
 
     def run_soon(self, coroutine: Awaitable[None]) -> None: ...
 
+    def call(self, coroutine: Coroutine[Any, Any, Any], timeout: float) -> Any: ...
+
     def pending_changed(self) -> None: ...
 
 
@@ -77,6 +80,11 @@ class SyncedDoc:
     outside pycrdt's commit. ``auto_settle`` is for documents that others change too (a Jupyter server's live
     notebook): every commit schedules the broadcast itself. ``in_doc_thread(fn)`` runs ``fn`` where the document
     may be changed (the owner's event loop); by default, at once.
+
+    ``screen`` (notebooks: outputs above the size limit) runs where the document lives before local edits go out:
+    once ``screen_after`` bytes of local updates have accumulated, every further local update is *held* (recorded,
+    not sent) until ``screen`` has had its chance to change the document; then one update covering everything held
+    goes out instead. An update of the raw changes never leaves, so what ``screen`` took out never travels.
     """
 
     def __init__(self, backend: DocBackend, room: str, name: str, kind: DocKind, doc: Doc | None = None,
@@ -95,8 +103,12 @@ class SyncedDoc:
         self._auto_settle = auto_settle
         self._in_doc_thread = in_doc_thread or (lambda function: function())
         self._applying: str | None = None
-        self._subscription: Subscription = self.doc.observe(self._on_transaction)  # keep: pycrdt lesson §5.9
-        self._committed: list[tuple[bytes, str | None]] = []
+        self._subscription: Subscription | None = self.doc.observe(self._on_transaction)  # keep: pycrdt lesson §5.9
+        self._committed: list[tuple[bytes, str | None, bool]] = []  # update, origin, held
+        self.screen: Callable[[], None] | None = None
+        self.screen_after = 0
+        self._unscreened = 0  # bytes of local updates sent since the last screening
+        self._held_from: bytes | None = None  # the state vector before the first held update
         self._unsaved: list[bytes] = []
         self._flush_scheduled = False
         self._log_seq = 0
@@ -110,7 +122,9 @@ class SyncedDoc:
 
     def detach(self) -> None:
         """Stop following the document (it stays usable, its changes no longer travel)."""
-        self.doc.unobserve(self._subscription)
+        if self._subscription is not None:  # once: a stopped copy is detached again when it is closed
+            self.doc.unobserve(self._subscription)
+            self._subscription = None
 
     # ------------------------------------------------------------------ CRDT exchange
 
@@ -221,6 +235,7 @@ class SyncedDoc:
             else:
                 log.warning("%s %r: refused an update from %s, who may not edit", kind.payload_key, self.name, sender)
         elif event == kind.sync_event:
+            self.release_held()  # an answer is the document itself: never with what screening would take out
             missing = self.update_since(unb64(data["sv"]))
             if data.get("reply_to") is None:
                 # Step 2: answer with what the requester lacks, and say what we have so it can answer in turn.
@@ -239,10 +254,66 @@ class SyncedDoc:
     # ------------------------------------------------------------------ internals
 
     def _on_transaction(self, event: TransactionEvent) -> None:
-        # Inside pycrdt's commit the document is borrowed: only record, and act in settle() afterwards.
-        self._committed.append((event.update, self._applying))
+        # Inside pycrdt's commit the document is borrowed: only record, and act in settle() afterwards. Commits
+        # come in order, so deciding here what to hold keeps every update after the first held one held too.
+        origin = self._applying
+        held = False
+        if self.screen is not None and origin not in NOT_OURS:
+            with self.lock:
+                if self._held_from is None and self._unscreened + len(event.update) >= self.screen_after:
+                    self._held_from = event.before_state
+                    self.backend.run_soon(self._screen_soon())
+                held = self._held_from is not None
+                if not held:
+                    self._unscreened += len(event.update)
+        self._committed.append((event.update, origin, held))
         if self._auto_settle:
             self.backend.run_soon(self._settle_soon())
+
+    async def _screen_soon(self) -> None:
+        self._in_doc_thread(self.release_held)
+
+    @property
+    def holding(self) -> bool:
+        """Local updates wait for screening (nothing of the document may be sent or stored whole meanwhile)."""
+        return self._held_from is not None
+
+    def release_held(self) -> None:
+        """Where the document lives: screen it, then send one update covering every held change."""
+        with self.lock:
+            if self._held_from is None:
+                return
+            assert self.screen is not None
+            self.screen()  # its own change is held too: it is part of what goes out below
+            since, self._held_from = self._held_from, None
+            self._unscreened = 0
+            update = self.doc.get_update(since)
+        self.settle()
+        if self.may_edit(self.backend.user_id):
+            self.publish(update)
+
+    async def send_screened(self, since: bytes) -> None:
+        """Send everything the document has beyond the state vector ``since`` (sharing it, merging offline edits),
+        screened first, and wait until it is queued."""
+        sent: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def send() -> None:
+            try:
+                with self.lock:
+                    if self._held_from is None:
+                        self._held_from = since
+                    else:  # already holding: cover both
+                        self._held_from = b"\x00"
+                self.release_held()
+                sent.set_result(None)
+            except BaseException as error:
+                sent.set_exception(error)
+
+        if self.screen is None:
+            self.publish(self.update_since(since))
+            return
+        self._in_doc_thread(send)
+        await asyncio.wrap_future(sent)
 
     async def _settle_soon(self) -> None:
         self.settle()
@@ -254,10 +325,10 @@ class SyncedDoc:
         if not committed:
             return
         local = False
-        for update, origin in committed:
+        for update, origin, held in committed:
             if origin not in NOT_OURS:
                 local = True
-                if self.may_edit(self.backend.user_id):  # a viewer's copy is read-only: its edits stay home
+                if not held and self.may_edit(self.backend.user_id):  # a viewer's copy is read-only
                     self.publish(update)
             self.on_update.fire((update, origin))
         self.on_settled.fire(local)
@@ -307,6 +378,8 @@ class SyncedDoc:
     async def compact(self) -> None:
         """Fold the log into the snapshot: snapshot covers every row up to the newest seq, then those rows go."""
         kind = self.kind
+        if self.holding:
+            return  # the snapshot would carry what screening is about to take out: the next compaction does it
         newest = (
             await self._log()
             .select("seq")
@@ -320,9 +393,13 @@ class SyncedDoc:
             return
         await self.catch_up()  # the snapshot must contain every row it claims to cover
         upto = int(newest.data[0]["seq"])
+        with self.lock:
+            if self.holding:
+                return
+            snapshot = self.update_since()
         stored = (
             await self._head()
-            .update({"snapshot": b64(self.update_since()), "snapshot_seq": upto})
+            .update({"snapshot": b64(snapshot), "snapshot_seq": upto})
             .eq("room", self.room)
             .eq(kind.head_key, self.name)
             .lt("snapshot_seq", upto)

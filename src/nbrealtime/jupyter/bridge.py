@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.utils import ensure_async
+from jupyter_server_ydoc.utils import JUPYTER_COLLABORATION_EVENTS_URI
 
+from nbrealtime.features.access import AccessDenied
 from nbrealtime.features.room import Room
-from nbrealtime.features.shared_notebook import Diverged, NotebookInfo, SharedNotebook
+from nbrealtime.features.shared_notebook import Diverged, NotebookInfo, Outputs, SharedNotebook, find_notebook
 from nbrealtime.features.synced_doc import b64, unb64
 from nbrealtime.jupyter import LINKS_FILE
+from nbrealtime.jupyter.identity import NbRealtime, server_id
 from nbrealtime.jupyter.rooms import rooms_for
 
 __all__ = ["NotebookBridge", "bridge_for"]
@@ -67,11 +70,19 @@ class NotebookBridge:
         self._links = self._read_links()
         self._links_lock = threading.Lock()
         self._opening: dict[str, asyncio.Lock] = {}  # per room: two opens of one notebook at once would both write it
+        self._outputs = Outputs(NbRealtime(parent=serverapp).output_limit, server_id(serverapp))
+        serverapp.event_logger.add_listener(schema_id=JUPYTER_COLLABORATION_EVENTS_URI, listener=self.on_document_event)
 
     # ------------------------------------------------------------------ API
 
     async def list(self, room: str) -> list[dict[str, Any]]:
-        infos = await (await self._room(room)).alist_notebooks()
+        """The room's notebooks; once this user was removed from it, the copies this server still has (stopped)."""
+        try:
+            infos = await (await self._room(room)).alist_notebooks()
+        except AccessDenied:
+            infos = [notebook.info for (name, _), notebook in self._open.items() if name == room]
+            if not infos:
+                raise
         return [self._describe(room, info) for info in infos]
 
     async def share(self, room: str, path: str) -> dict[str, Any]:
@@ -80,7 +91,7 @@ class NotebookBridge:
             raise FileNotFoundError(f"no notebook {path!r} on this server")
         live = await self._live(path)
         notebook = await (await self._room(room)).ashare_notebook(
-            live, Path(path).name, in_doc_thread=self._in_doc_thread
+            live, Path(path).name, in_doc_thread=self._in_doc_thread, outputs=self._outputs
         )
         self._keep(room, notebook, path)
         return self._describe(room, notebook.info)
@@ -93,37 +104,56 @@ class NotebookBridge:
 
     async def _open_notebook(self, room: str, ref: str) -> dict[str, Any]:
         joined = await self._room(room)
-        replica = await joined.aopen_notebook(ref)  # the room's document, in memory
-        await joined.aclose_notebook(replica)
-        key = (room, replica.id)
+        info = find_notebook(await joined.alist_notebooks(), ref, room)
+        key = (room, info.id)
         link = self._links.get(key)
         bridged = self._open.get(key)
         if bridged is not None and link is not None:
-            if await self._live(link.path) is bridged.ynotebook:
-                return self._describe(room, replica.info)
-            # jupyter-server-ydoc let the document go (its last browser left) and loaded it again: re-attach
+            if bridged.stopped is None and await self._live(link.path) is bridged.ynotebook:
+                return {**self._describe(room, info), "kept_aside": None}
+            # jupyter-server-ydoc let the document go and loaded it again, or this user was let back in: re-attach
             del self._open[key]
             await joined.aclose_notebook(bridged)
+        replica = await joined.aopen_notebook(info.id)  # the room's document, in memory
+        await joined.aclose_notebook(replica)
         path = link.path if link is not None else replica.name
         kept_aside = None
         if await ensure_async(self._contents.file_exists(path)):
             if link is not None:
                 try:
-                    notebook = await joined.aopen_notebook(
-                        replica.id, doc=await self._live(path), base=unb64(link.base), in_doc_thread=self._in_doc_thread
-                    )
+                    notebook = await self._attach(joined, replica.id, path, unb64(link.base))
                 except Diverged:
                     pass
                 else:
                     self._keep(room, notebook, path)
-                    return self._describe(room, notebook.info)
+                    return {**self._describe(room, notebook.info), "kept_aside": None}
             kept_aside = await self._keep_aside(path)
         await self._materialise(path, replica)
-        notebook = await joined.aopen_notebook(
-            replica.id, doc=await self._live(path), base=replica.state_vector(), in_doc_thread=self._in_doc_thread
-        )
+        notebook = await self._attach(joined, replica.id, path, replica.state_vector())
         self._keep(room, notebook, path)
         return {**self._describe(room, notebook.info), "kept_aside": kept_aside}
+
+    async def on_document_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """jupyter-server-ydoc's room lifecycle: when it lets a room notebook's document go ("clean": its last
+        browser left) or loads one afresh ("initialize"), bridge the new live document at once, so the file keeps
+        syncing with nobody looking at it and nothing waits for the next ``open``."""
+        if data.get("action") not in ("clean", "initialize"):
+            return
+        for link in list(self._links.values()):
+            key = (link.room, link.id)
+            if link.path == data.get("path") and key in self._open and self._open[key].stopped is None:
+                try:
+                    await self.open(link.room, link.id)
+                except Exception as error:
+                    log.warning("nbrealtime: could not re-attach %s of room %s: %s", link.path, link.room, error)
+
+    async def output(self, room: str, notebook_id: str, output_id: str) -> dict[str, Any]:
+        """An output kept out of a room notebook for its size: at once if it appeared here, else from the room."""
+        bridged = self._open.get((room, notebook_id))
+        kept = bridged.kept_output(output_id) if bridged is not None else None
+        if kept is not None:
+            return kept
+        return await (await self._room(room)).anotebook_output(notebook_id, output_id)
 
     async def restore(self) -> None:
         """After a restart: bring every notebook this server had open back to life (offline edits merge; a file
@@ -140,7 +170,11 @@ class NotebookBridge:
 
     async def close(self) -> None:
         for (room, _), notebook in list(self._open.items()):
-            await (await self._room(room)).aclose_notebook(notebook)
+            joined = self._rooms.opened(room)  # a room that removed this user has closed: nothing to flush
+            if joined is not None:
+                await joined.aclose_notebook(notebook)
+            else:
+                notebook.detach()
         self._open.clear()
         await self._rooms.close()
 
@@ -149,6 +183,12 @@ class NotebookBridge:
     async def _room(self, name: str) -> Room:
         """The room, held for as long as this server runs (its notebooks stay live)."""
         return await self._rooms.get(name, self)
+
+    async def _attach(self, joined: Room, notebook_id: str, path: str, base: bytes) -> SharedNotebook:
+        """Bridge the live document of ``path`` to the room's notebook (see ``SharedNotebook.attach``)."""
+        return await joined.aopen_notebook(
+            notebook_id, doc=await self._live(path), base=base, in_doc_thread=self._in_doc_thread, outputs=self._outputs
+        )
 
     def _in_doc_thread(self, function: Any) -> None:
         """A live document is read and changed only on the Jupyter server's own loop, inside a task (its room's
@@ -214,6 +254,7 @@ class NotebookBridge:
 
     def _describe(self, room: str, info: NotebookInfo) -> dict[str, Any]:
         link = self._links.get((room, info.id))
+        bridged = self._open.get((room, info.id))
         return {
             "id": info.id,
             "name": info.name,
@@ -221,8 +262,9 @@ class NotebookBridge:
             "shared_by": info.shared_by,
             "created_at": info.created_at,
             "path": link.path if link is not None else None,
-            "live": (room, info.id) in self._open,
-            "read_only": (room, info.id) in self._open and self._open[(room, info.id)].read_only,
+            "live": bridged is not None and bridged.stopped is None,
+            "read_only": bridged is not None and bridged.read_only,
+            "reason": bridged.stopped if bridged is not None else None,
         }
 
     def _read_links(self) -> dict[tuple[str, str], Link]:

@@ -3,6 +3,7 @@
 * ``GET  /nbrealtime/api/rooms/<room>/notebooks`` — the room's notebooks (and where each is on this server)
 * ``POST /nbrealtime/api/rooms/<room>/notebooks`` with ``{"path": "analysis.ipynb"}`` — share a local notebook
 * ``POST /nbrealtime/api/rooms/<room>/notebooks/<id or name>/open`` — make it a live file on this server
+* ``GET  /nbrealtime/api/rooms/<room>/notebooks/<id>/outputs/<output id>`` — an output kept out for its size
 
 Errors are JSON ``{"message": …}`` with one sentence, as Jupyter's own API answers.
 """
@@ -39,6 +40,8 @@ class _BridgeHandler(APIHandler):
             result = await work
         except (FileNotFoundError, LookupError) as error:
             raise web.HTTPError(404, _message(error)) from None
+        except PermissionError as error:  # the room's rules (AccessDenied): not a member, not in this role
+            raise web.HTTPError(403, _message(error)) from None
         except (ValueError, TypeError) as error:
             raise web.HTTPError(400, _message(error)) from None
         self.finish(json.dumps(result))
@@ -65,6 +68,12 @@ class OpenHandler(_BridgeHandler):
         await self.answer((await self.bridge()).open(room, ref))
 
 
+class OutputHandler(_BridgeHandler):
+    @web.authenticated
+    async def get(self, room: str, ref: str, output: str) -> None:
+        await self.answer((await self.bridge()).output(room, ref, output))
+
+
 def _message(error: BaseException) -> str:
     return str(error.args[0]) if error.args else type(error).__name__
 
@@ -72,11 +81,13 @@ def _message(error: BaseException) -> str:
 def register_handlers(serverapp: Any) -> None:
     base_url = serverapp.web_app.settings["base_url"]
     base = url_path_join(base_url, "nbrealtime/api/rooms")
+    notebook = url_path_join(base, ROOM, "notebooks", r"(?P<ref>[^/]+)")
     serverapp.web_app.add_handlers(
         ".*$",
         [
             (url_path_join(base, ROOM, "notebooks"), NotebooksHandler),
-            (url_path_join(base, ROOM, "notebooks", r"(?P<ref>[^/]+)", "open"), OpenHandler),
+            (url_path_join(notebook, "open"), OpenHandler),
+            (url_path_join(notebook, "outputs", r"(?P<output>[\w-]{1,64})"), OutputHandler),
             *lab_routes(base_url),
         ],
     )

@@ -36,6 +36,7 @@ def lab_state_for(serverapp: Any) -> LabState:
     settings = serverapp.web_app.settings
     if settings.get(LAB_SETTING) is None:
         from nbrealtime.jupyter.bridge import BRIDGE_SETTING
+        from nbrealtime.jupyter.identity import server_id
         from nbrealtime.jupyter.lab_state import LabState
         from nbrealtime.jupyter.rooms import rooms_for
 
@@ -43,7 +44,7 @@ def lab_state_for(serverapp: Any) -> LabState:
             bridge = settings.get(BRIDGE_SETTING)
             return bridge.paths(room) if bridge is not None else {}
 
-        settings[LAB_SETTING] = LabState(rooms_for(serverapp), paths)
+        settings[LAB_SETTING] = LabState(rooms_for(serverapp), paths, server=server_id(serverapp))
     return settings[LAB_SETTING]
 
 

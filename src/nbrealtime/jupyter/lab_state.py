@@ -59,8 +59,9 @@ class LabState:
     """One per Jupyter server: this user's rooms, their state and live changes, the lab API's actions."""
 
     def __init__(self, rooms: ServerRooms, paths: Callable[[str], Mapping[str, str]], *,
-                 coalesce: float = COALESCE) -> None:  # fmt: skip
+                 coalesce: float = COALESCE, server: str | None = None) -> None:  # fmt: skip
         self._rooms = rooms
+        self._server = server  # this Jupyter server's id: the origin of the outputs it keeps out (shared notebooks)
         self._paths = paths  # room -> {notebook id: path on this server}
         self.coalesce = coalesce
         self._loop = asyncio.get_running_loop()
@@ -77,7 +78,7 @@ class LabState:
     # ------------------------------------------------------------------ who and where
 
     async def me(self) -> dict[str, Any]:
-        return (await self._signed_in()).me()
+        return {**(await self._signed_in()).me(), "server_id": self._server}
 
     async def rooms(self) -> list[dict[str, Any]]:
         return await (await self._signed_in()).memberships()
