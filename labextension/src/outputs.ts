@@ -121,16 +121,18 @@ export function parseOmitted(value: unknown): OmittedOutput | null {
   return { id, room, notebook, bytes: item.bytes, mime_types: mimeTypes, ran_by: text('ran_by'), origin: text('origin') };
 }
 
-/** 3.2 MB, 850 kB, 12 B (decimal units, as file managers show sizes). */
+/** 3.2 MB, 1 MB, 640 kB, 12 bytes (decimal units, as the placeholder's own text/plain says them). */
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
+  for (const [unit, scale] of [
+    ['GB', 1e9],
+    ['MB', 1e6],
+    ['kB', 1e3]
+  ] as const) {
+    if (bytes >= scale) {
+      return `${(bytes / scale).toFixed(1).replace(/\.0$/, '')} ${unit}`;
+    }
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+  return `${bytes} bytes`;
 }
 
 /** The renderer factory, for `IRenderMimeRegistry.addFactory`: preferred over the bundle's text/plain fallback. */
