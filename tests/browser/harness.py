@@ -394,8 +394,9 @@ class Lab:
         connect = f"import nbrealtime\nroom = nbrealtime.connect({room or self.room!r}, user={user!r})"
         return self.jupyter.write_notebook(f"{self.room}-{name}", [connect, *cells])
 
-    async def open(self, path: str, *, run: bool = True) -> NotebookPage:
-        """A new participant (own browser context) with ``path`` open in its own workspace; all cells run."""
+    async def open(self, path: str, *, run: bool = True, kernel: bool = True) -> NotebookPage:
+        """A new participant (own browser context) with ``path`` open in its own workspace; all cells run.
+        ``kernel=False``: only until the notebook is open (a test that runs nothing need not wait for its kernel)."""
         context = await self.browser.new_context(viewport=VIEWPORT)
         self.contexts.append(context)
         for script in self.scripts:
@@ -404,6 +405,15 @@ class Lab:
         self.pages.append(page)
         workspace = uuid.uuid4().hex[:10]
         await page.page.goto(f"{self.jupyter.url}/lab/workspaces/{workspace}/tree/{path}", timeout=KERNEL_MS)
+        if not kernel:
+            await page.until(
+                "(path) => { const p = window.__nbrt && window.__nbrt.panel();"
+                " return !!p && p.context.path === path && p.context.isReady; }",
+                path,
+                timeout=KERNEL_MS,
+                what="the notebook to open",
+            )
+            return page
         await page.wait_kernel()
         if run:
             await page.run_all()

@@ -51,9 +51,9 @@ class Team:
         assert opened.status_code == 200, opened.text
         return opened.json()["path"]
 
-    async def page(self, user: str, path: str) -> NotebookPage:
-        """A browser of ``user`` with ``path`` open (its kernel started), the room in the nbrealtime sidebar."""
-        page = await self.labs[user].open(path, run=False)
+    async def page(self, user: str, path: str, *, kernel: bool = False) -> NotebookPage:
+        """A browser of ``user`` with ``path`` open (``kernel``: and its kernel idle), the room in the sidebar."""
+        page = await self.labs[user].open(path, run=False, kernel=kernel)
         await page.js("() => window.jupyterapp.shell.activateById('nbrealtime-rooms')")
         await page.until(
             f"(room) => !!document.querySelector(`{SIDEBAR} [data-room='${{room}}'] .nbrt-lab-member`)",

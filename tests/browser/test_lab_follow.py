@@ -190,7 +190,7 @@ async def test_a_presenter_is_followed_by_one_and_declined_by_another(team: Team
 async def test_other_peoples_cells_and_who_ran_a_cell_show_on_another_server(team: Team) -> None:
     talk = await asyncio.to_thread(team.share, "ann", "talk", TALK)
     on_ben = await asyncio.to_thread(team.open_here, "ben", talk)
-    ann, ben = await asyncio.gather(team.page("ann", talk), team.page("ben", on_ben))
+    ann, ben = await asyncio.gather(team.page("ann", talk), team.page("ben", on_ben, kernel=True))
 
     there = await click_cell(ben, 1)
     markers = await ann.until(

@@ -154,7 +154,7 @@ async def test_a_large_output_placeholder_says_what_was_left_out(team: Team) -> 
 async def test_a_large_output_travels_as_a_placeholder_and_loads_in_full(team: Team) -> None:
     big = await asyncio.to_thread(team.share, "ann", "big", ["n = 1_100_000"])
     on_ben = await asyncio.to_thread(team.open_here, "ben", big)
-    ann, ben = await asyncio.gather(team.page("ann", big), team.page("ben", on_ben))
+    ann, ben = await asyncio.gather(team.page("ann", big, kernel=True), team.page("ben", on_ben))
     owner = (await asyncio.to_thread(lab_api, team.machines["ann"], "GET", "me")).json()["name"]
 
     # ann's kernel prints 1.1 MB: her own copy keeps a placeholder too, which loads at once (it came from her server)
