@@ -35,6 +35,7 @@ class Team:
     machines: dict[str, JupyterLab]
     labs: dict[str, Lab]
     ids: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
     colors: dict[str, str] = field(default_factory=dict)
 
     def share(self, user: str, name: str, cells: list[str]) -> str:
@@ -96,7 +97,7 @@ async def make_team(
     team = Team(owner.name, machines, {})
     for user, machine in machines.items():
         me = (await asyncio.to_thread(lab_api, machine, "GET", "me")).json()
-        team.ids[user], team.colors[user] = me["user_id"], me["color"]
+        team.ids[user], team.names[user], team.colors[user] = me["user_id"], me["name"], me["color"]
         team.labs[user] = Lab(machine, browser, server, test_name, (HELPERS,))
         team.labs[user].room = team.room
     try:

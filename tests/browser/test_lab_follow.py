@@ -21,7 +21,7 @@ TALK = ["# the talk", "x = 1", "y = x + 1", "print(y)"]
 
 @pytest.fixture(scope="module")
 def machines(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, JupyterLab]]:
-    yield from start_team_machines(server, tmp_path_factory, ("ann", "ben", "cy"))
+    yield from start_team_machines(server, tmp_path_factory, ("fia", "gus", "hal"))
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -108,7 +108,7 @@ async def test_following_a_colleague_on_another_server_through_cell_and_notebook
     at = await click_cell(ann, 2)
     await follow_in_sidebar(ben, team, "ann")
     await follows(ben, talk, at, "ben's view to open the talk at ann's cell")
-    await bar(ben, "Following ann")
+    await bar(ben, f"Following {team.names['ann']}")
 
     # she moves; a cell she adds and steps into may reach ben's server after her position does
     await follows(ben, talk, await click_cell(ann, 0), "ben's view to follow ann to the first cell")
@@ -130,7 +130,7 @@ async def test_following_a_colleague_on_another_server_through_cell_and_notebook
     # a click of ben's own stops following: ann moves on without him
     await ben.screenshot(ben.page.locator("#main"), "lab-follow-light")
     mine = await click_cell(ben, 0)
-    await bar(ben, "Stopped following ann", resume=True)
+    await bar(ben, f"Stopped following {team.names['ann']}", resume=True)
     await click_cell(ann, 2)
     await where_in_sidebar(ben, team, "ann", "cell 3")
     still = await view(ben)
@@ -139,13 +139,13 @@ async def test_following_a_colleague_on_another_server_through_cell_and_notebook
     # Resume catches up with her; a key pressed in the notebook stops it again; Stop ends it
     await ben.page.locator(".nbrt-follow-resume").click()
     await follows(ben, second, (await view(ann))["active"], "ben's view to catch up with ann after Resume")
-    await bar(ben, "Following ann")
+    await bar(ben, f"Following {team.names['ann']}")
     await in_theme(ben, "JupyterLab Dark")
     await ben.screenshot(ben.page.locator("#main"), "lab-follow-dark")
     await in_theme(ben, "JupyterLab Light")
     await ben.js("() => window.jupyterapp.shell.currentWidget.content.node.focus()")
     await ben.page.keyboard.press("ArrowUp")
-    await bar(ben, "Stopped following ann", resume=True)
+    await bar(ben, f"Stopped following {team.names['ann']}", resume=True)
     await ben.page.locator(".nbrt-follow-stop").click()
     await bar(ben, None)
 
@@ -164,14 +164,14 @@ async def test_a_presenter_is_followed_by_one_and_declined_by_another(team: Team
     at = await click_cell(ann, 1)
 
     await ann.js("(room) => window.__lab.command('nbrealtime:present', {room})", team.room)
-    question = "ann is presenting in " + team.room
+    question = f"{team.names['ann']} is presenting in {team.room}"
     toasts = {page: page.page.locator(".jp-Notification-Toast-info", has_text=question) for page in (ben, cy)}
     for toast in toasts.values():
         await toast.wait_for()
     await toasts[ben].get_by_role("button", name="Follow").click()
     await toasts[cy].get_by_role("button", name="Decline").click()
     await follows(ben, talk, at, "ben following the presenter")
-    await bar(ben, "Following ann")
+    await bar(ben, f"Following {team.names['ann']}")
     await toasts[cy].wait_for(state="detached")
 
     await follows(ben, talk, await click_cell(ann, 3), "ben following the presenter to another cell")
@@ -194,11 +194,11 @@ async def test_other_peoples_cells_and_who_ran_a_cell_show_on_another_server(tea
 
     there = await click_cell(ben, 1)
     markers = await ann.until(
-        "(cell) => { const p = window.__lab.people(); return p[cell] && p[cell].includes('ben') && p; }",
-        there,
+        "([cell, name]) => { const p = window.__lab.people(); return p[cell] && p[cell].includes(name) && p; }",
+        [there, team.names["ben"]],
         what="ben's marker on his cell in ann's notebook",
     )
-    assert markers == {there: ["ben"]}
+    assert markers == {there: [team.names["ben"]]}
     color = await ann.js(
         "() => getComputedStyle(document.querySelector('.nbrt-cell-person')).getPropertyValue('--nbrt-person-color')"
     )
@@ -207,16 +207,17 @@ async def test_other_peoples_cells_and_who_ran_a_cell_show_on_another_server(tea
     seen_by_ben = await ben.until(
         "(cell) => { const p = window.__lab.people(); return p[cell] && p; }", ann_at, what="ann's marker for ben"
     )
-    assert seen_by_ben == {ann_at: ["ann"]}, "each sees the others' markers, never their own"
+    assert seen_by_ben == {ann_at: [team.names["ann"]]}, "each sees the others' markers, never their own"
 
     # ben runs the second cell in his own kernel: ann's copy says who ran it
     await ben.page.keyboard.press("Shift+Enter")
     stamp = await ann.until(
         "(cell) => (window.__lab.ranBy()[cell] || [])[0]", there, what="'ran by ben' on the cell in ann's notebook"
     )
-    assert stamp.startswith("ran by ben")
+    assert stamp.startswith(f"ran by {team.names['ben']}")
     await ann.until(
-        "(cell) => { const p = window.__lab.people(); return !p[cell] && Object.values(p).flat().includes('ben'); }",
-        there,
+        "([cell, name]) => { const p = window.__lab.people();"
+        " return !p[cell] && Object.values(p).flat().includes(name); }",
+        [there, team.names["ben"]],
         what="ben's marker to move on with his active cell",
     )
