@@ -4,6 +4,7 @@
  */
 import { Widget } from '@lumino/widgets';
 
+import { safeColor } from '../sidebar/format';
 import type { Follower } from './follower';
 
 export class FollowBar extends Widget {
@@ -31,7 +32,7 @@ export class FollowBar extends Widget {
     }
     const paused = this.follower.mode === 'paused';
     this.node.classList.toggle('nbrt-follow-paused', paused);
-    this.node.style.setProperty('--nbrt-follow-color', target.color);
+    this.node.style.setProperty('--nbrt-follow-color', safeColor(target.color));
     this.text.textContent = paused ? `Stopped following ${target.name}` : `Following ${target.name}`;
     this.resumeButton.hidden = !paused;
   }

@@ -10,6 +10,7 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
+import { safeColor } from '../sidebar/format';
 import type { ICellNavigator, IRoomState, Member, NotebookRef } from '../tokens';
 
 /** Who is followed, in which room. */
@@ -235,7 +236,7 @@ export class Follower {
     this.highlighted = cell;
     if (cell && this._target) {
       cell.node.classList.add(FOLLOWED_CELL_CLASS);
-      cell.node.style.setProperty('--nbrt-follow-color', this._target.color);
+      cell.node.style.setProperty('--nbrt-follow-color', safeColor(this._target.color));
     }
   }
 }

@@ -7,6 +7,7 @@ import type { Cell } from '@jupyterlab/cells';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { IDisposable } from '@lumino/disposable';
 
+import { safeColor, textOn } from '../sidebar/format';
 import type { IRoomState, Member } from '../tokens';
 import type { RoomNotebooks } from './roomNotebooks';
 
@@ -119,12 +120,13 @@ function showPeople(cell: Cell, people: Member[]): void {
       label.className = PERSON_CLASS;
       label.textContent = person.name;
       label.title = person.activity ? `${person.name} (${person.activity})` : person.name;
-      label.style.setProperty('--nbrt-person-color', person.color);
+      label.style.setProperty('--nbrt-person-color', safeColor(person.color));
+      label.style.color = textOn(person.color);
       return label;
     })
   );
   cell.node.classList.add(HAS_PEOPLE_CLASS);
-  cell.node.style.setProperty('--nbrt-person-color', people[0].color);
+  cell.node.style.setProperty('--nbrt-person-color', safeColor(people[0].color));
 }
 
 function showRunStamp(cell: Cell, stamp: RunStamp | null): void {
