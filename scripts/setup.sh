@@ -4,6 +4,10 @@
 # interop-test dependencies, and Debian's PostgreSQL 15 server binaries and Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A link left by an earlier run's `jupyter labextension develop` stands where pip's record of the previous install
+# lists files: pip would fail to uninstall through it, so it goes first (the last step below makes it again).
+linked="$(python -c 'import sys; print(sys.prefix)')/share/jupyter/labextensions/@nbrealtime/labextension"
+if [ -L "$linked" ]; then rm "$linked"; fi
 python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 npm ci --no-audit --no-fund --loglevel=error
 # The editable install builds the bundles only where none exist: rebuild so a checkout never runs stale ones.

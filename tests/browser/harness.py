@@ -239,8 +239,10 @@ def _lab_extension_path(home: Path, *, enabled: bool) -> Path:
     if enabled:
         if not (build / "package.json").is_file():
             raise HarnessError(f"the lab extension is not built at {build} — npm --prefix labextension run build")
-        (data / "labextensions" / "@nbrealtime").mkdir(parents=True, exist_ok=True)
-        (data / "labextensions" / "@nbrealtime" / "labextension").symlink_to(build, target_is_directory=True)
+        link = data / "labextensions" / "@nbrealtime" / "labextension"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.is_symlink():  # a JupyterLab started again in the same home finds it there
+            link.symlink_to(build, target_is_directory=True)
     else:
         page_config = home / "config" / "labconfig" / "page_config.json"
         page_config.parent.mkdir(parents=True, exist_ok=True)

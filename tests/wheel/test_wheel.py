@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from nbrealtime.discovery import read_discovery
-from tests.test_demo import wait_until
+from tests.test_demo import free_port, wait_until
 from tests.test_readme import code_block
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,3 +146,43 @@ def test_jupyter_lists_the_server_extension_enabled(installed: Installed) -> Non
     lines = (listing.stdout + listing.stderr).splitlines()
     assert any("nbrealtime" in line and "enabled" in line for line in lines), lines
     assert any("nbrealtime" in line and "OK" in line for line in lines), lines
+
+
+def test_without_the_lab_extra_the_lab_api_serves_and_shared_notebooks_say_what_they_need(
+    installed: Installed, tmp_path: Path
+) -> None:
+    """The wheel alone (no jupyter-collaboration): the sidebar's API answers; the notebook routes name the extra."""
+    port = free_port()
+    env = {**installed.env, "NBREALTIME_DATA_DIR": str(tmp_path / "data"), "NBREALTIME_USER": "ada"}
+    root = tmp_path / "root"
+    root.mkdir()
+    command = [
+        installed.venv / "bin" / "jupyter", "server", "--no-browser", f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", "--ServerApp.allow_root=True",
+        "--IdentityProvider.token=secret",
+        f"--ServerApp.root_dir={root}",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}/nbrealtime/api"
+    headers = {"Authorization": "token secret"}
+    try:
+        assert installed.run(str(installed.venv / "bin" / "python"), "-c", "import jupyter_server_ydoc").returncode
+        wait_until(lambda: _answers(f"{base}/me", headers) or server.poll() is not None, 60, "the lab API")
+        assert server.poll() is None, server.communicate()[1]
+        me = httpx.get(f"{base}/me", headers=headers, timeout=30)
+        assert me.status_code == 200 and me.json()["name"] == "ada", me.text
+        assert httpx.get(f"{base}/rooms", headers=headers, timeout=30).json() == []
+        notebooks = httpx.get(f"{base}/rooms/team/notebooks", headers=headers, timeout=30)
+        assert notebooks.status_code == 501
+        assert "pip install 'nbrealtime[lab]'" in notebooks.json()["message"]
+        assert httpx.get(f"{base}/me", timeout=30).status_code == 403, "the lab API needs Jupyter's token"
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+
+def _answers(url: str, headers: dict[str, str]) -> bool:
+    try:
+        return httpx.get(url, headers=headers, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,5 +1,6 @@
-"""nbrealtime's Jupyter server extension: the embedded server starts with JupyterLab, and — with the ``lab`` extra
-(jupyter-collaboration) — notebooks are shared through rooms (:mod:`nbrealtime.jupyter.bridge`) behind a REST API
+"""nbrealtime's Jupyter server extension: the embedded server starts with JupyterLab, the lab API serves the
+JupyterLab extension (:mod:`nbrealtime.jupyter.lab_handlers`), and — with the ``lab`` extra (jupyter-collaboration) —
+notebooks are shared through rooms (:mod:`nbrealtime.jupyter.bridge`) behind a REST API
 (:mod:`nbrealtime.jupyter.handlers`).
 """
 
@@ -12,21 +13,22 @@ from typing import Any
 
 from nbrealtime.jupyter.embedded import start_embedded_server
 
-__all__ = ["_load_jupyter_server_extension", "_start_jupyter_server_extension"]
+__all__ = ["BRIDGE_SETTING", "LINKS_FILE", "_load_jupyter_server_extension", "_start_jupyter_server_extension"]
 
 LINKS_FILE = ".nbrealtime-notebooks.json"
 """In a Jupyter server's root: which files are room notebooks, and the state each last synced."""
+BRIDGE_SETTING = "nbrealtime_bridge"
+"""The web app setting that holds the server's notebook bridge (there only with the lab extra, once used)."""
 _tasks: set[asyncio.Task[None]] = set()
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     start_embedded_server(serverapp)
-    if not _has_lab_extra():
-        serverapp.log.info("nbrealtime: shared notebooks need the lab extra (pip install 'nbrealtime[lab]')")
-        return
     from nbrealtime.jupyter.handlers import register_handlers
 
-    register_handlers(serverapp)
+    if not _has_lab_extra():
+        serverapp.log.info("nbrealtime: shared notebooks need the lab extra (pip install 'nbrealtime[lab]')")
+    register_handlers(serverapp, shared_notebooks=_has_lab_extra())
 
 
 async def _start_jupyter_server_extension(serverapp: Any) -> None:

@@ -24,7 +24,7 @@ from nbrealtime.features.access import AccessDenied
 from nbrealtime.features.room import Room
 from nbrealtime.features.shared_notebook import Diverged, NotebookInfo, Outputs, SharedNotebook, find_notebook
 from nbrealtime.features.synced_doc import b64, unb64
-from nbrealtime.jupyter import LINKS_FILE
+from nbrealtime.jupyter import BRIDGE_SETTING, LINKS_FILE
 from nbrealtime.jupyter.identity import NbRealtime, server_id
 from nbrealtime.jupyter.rooms import rooms_for
 
@@ -32,7 +32,6 @@ __all__ = ["NotebookBridge", "bridge_for"]
 
 log = logging.getLogger("nbrealtime.jupyter")
 
-BRIDGE_SETTING = "nbrealtime_bridge"
 _creating = asyncio.Lock()
 
 

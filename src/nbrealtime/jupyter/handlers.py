@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
@@ -49,10 +50,12 @@ class _BridgeHandler(APIHandler):
 
 class NotebooksHandler(_BridgeHandler):
     @web.authenticated
+    @authorized
     async def get(self, room: str) -> None:
         await self.answer((await self.bridge()).list(room))
 
     @web.authenticated
+    @authorized
     async def post(self, room: str) -> None:
         body = self.get_json_body() or {}
         path = body.get("path") if isinstance(body, dict) else None
@@ -64,30 +67,47 @@ class NotebooksHandler(_BridgeHandler):
 
 class OpenHandler(_BridgeHandler):
     @web.authenticated
+    @authorized
     async def post(self, room: str, ref: str) -> None:
         await self.answer((await self.bridge()).open(room, ref))
 
 
 class OutputHandler(_BridgeHandler):
     @web.authenticated
+    @authorized
     async def get(self, room: str, ref: str, output: str) -> None:
         await self.answer((await self.bridge()).output(room, ref, output))
+
+
+class NeedsLabExtraHandler(APIHandler):
+    """Shared notebooks need jupyter-collaboration's live documents: say how to get them instead of a bare 404."""
+
+    auth_resource = "contents"
+
+    @web.authenticated
+    def get(self, *_args: str, **_kwargs: str) -> None:
+        raise web.HTTPError(
+            501, "shared notebooks need the lab extra on this Jupyter server: pip install 'nbrealtime[lab]'"
+        )
+
+    post = get
 
 
 def _message(error: BaseException) -> str:
     return str(error.args[0]) if error.args else type(error).__name__
 
 
-def register_handlers(serverapp: Any) -> None:
+def register_handlers(serverapp: Any, *, shared_notebooks: bool = True) -> None:
+    """The lab API always; the notebook routes need the lab extra (without it they say so, with 501)."""
     base_url = serverapp.web_app.settings["base_url"]
     base = url_path_join(base_url, "nbrealtime/api/rooms")
-    notebook = url_path_join(base, ROOM, "notebooks", r"(?P<ref>[^/]+)")
-    serverapp.web_app.add_handlers(
-        ".*$",
-        [
-            (url_path_join(base, ROOM, "notebooks"), NotebooksHandler),
-            (url_path_join(notebook, "open"), OpenHandler),
-            (url_path_join(notebook, "outputs", r"(?P<output>[\w-]{1,64})"), OutputHandler),
-            *lab_routes(base_url),
-        ],
-    )
+    notebooks = url_path_join(base, ROOM, "notebooks")
+    notebook = url_path_join(notebooks, r"(?P<ref>[^/]+)")
+    routes = [
+        (notebooks, NotebooksHandler),
+        (url_path_join(notebook, "open"), OpenHandler),
+        (url_path_join(notebook, "outputs", r"(?P<output>[\w-]{1,64})"), OutputHandler),
+    ]
+    if not shared_notebooks:
+        routes = [(url_path_join(notebooks, "?.*"), NeedsLabExtraHandler)]
+    serverapp.web_app.add_handlers(".*$", [*routes, *lab_routes(base_url)])

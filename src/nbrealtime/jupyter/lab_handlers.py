@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import url_path_join
@@ -35,7 +35,7 @@ def lab_state_for(serverapp: Any) -> LabState:
     """This Jupyter server's one :class:`LabState` (made on first use, on the server's loop)."""
     settings = serverapp.web_app.settings
     if settings.get(LAB_SETTING) is None:
-        from nbrealtime.jupyter.bridge import BRIDGE_SETTING
+        from nbrealtime.jupyter import BRIDGE_SETTING
         from nbrealtime.jupyter.identity import server_id
         from nbrealtime.jupyter.lab_state import LabState
         from nbrealtime.jupyter.rooms import rooms_for
@@ -98,30 +98,35 @@ class _LabHandler(APIHandler):
 
 class MeHandler(_LabHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         await self.answer(self.lab.me())
 
 
 class RoomsHandler(_LabHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         await self.answer(self.lab.rooms())
 
 
 class JoinHandler(_LabHandler):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         await self.answer(self.lab.join(self.body().get("invite")))
 
 
 class RoomHandler(_LabHandler):
     @web.authenticated
+    @authorized
     async def get(self, room: str) -> None:
         await self.answer(self.lab.room_state(room))
 
 
 class InvitesHandler(_LabHandler):
     @web.authenticated
+    @authorized
     async def post(self, room: str) -> None:
         body = self.body()
         await self.answer(
@@ -131,22 +136,26 @@ class InvitesHandler(_LabHandler):
 
 class InviteHandler(_LabHandler):
     @web.authenticated
+    @authorized
     async def delete(self, room: str, ident: str) -> None:
         await self.answer(self.lab.revoke_invite(room, ident))
 
 
 class MemberHandler(_LabHandler):
     @web.authenticated
+    @authorized
     async def put(self, room: str, ident: str) -> None:
         await self.answer(self.lab.set_role(room, ident, self.body().get("role")))
 
     @web.authenticated
+    @authorized
     async def delete(self, room: str, ident: str) -> None:
         await self.answer(self.lab.remove_member(room, ident))
 
 
 class SettingsHandler(_LabHandler):
     @web.authenticated
+    @authorized
     async def put(self, room: str) -> None:
         body = self.body()
         await self.answer(self.lab.settings(room, body.get("open_to"), body.get("role")))
@@ -154,12 +163,14 @@ class SettingsHandler(_LabHandler):
 
 class NotificationsHandler(_LabHandler):
     @web.authenticated
+    @authorized
     async def get(self, room: str) -> None:
         await self.answer(self.lab.notifications(room))
 
 
 class ReadHandler(_LabHandler):
     @web.authenticated
+    @authorized
     async def post(self, room: str) -> None:
         body = self.body()
         await self.answer(self.lab.mark_read(room, body.get("ids"), body.get("all")))
@@ -167,6 +178,7 @@ class ReadHandler(_LabHandler):
 
 class WhereHandler(_LabHandler):
     @web.authenticated
+    @authorized
     async def post(self, room: str) -> None:
         body = self.body()
         await self.answer(self.lab.where(room, body.get("path"), body.get("cell"), body.get("activity")))
@@ -174,6 +186,7 @@ class WhereHandler(_LabHandler):
 
 class PresentHandler(_LabHandler):
     @web.authenticated
+    @authorized
     async def post(self, room: str) -> None:
         await self.answer(self.lab.present(room, self.body().get("on")))
 
