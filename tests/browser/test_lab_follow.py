@@ -146,6 +146,14 @@ async def test_following_a_colleague_on_another_server_through_cell_and_notebook
     await ben.js("() => window.jupyterapp.shell.currentWidget.content.node.focus()")
     await ben.page.keyboard.press("ArrowUp")
     await bar(ben, f"Stopped following {team.names['ann']}", resume=True)
+    await ben.page.locator(".nbrt-follow-resume").click()
+    await bar(ben, f"Following {team.names['ann']}")
+    box = await ben.page.locator(
+        f"[id='{await ben.js('() => window.jupyterapp.shell.currentWidget.id')}']"
+    ).bounding_box()
+    await ben.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await ben.page.mouse.wheel(0, 300)
+    await bar(ben, f"Stopped following {team.names['ann']}", resume=True)
     await ben.page.locator(".nbrt-follow-stop").click()
     await bar(ben, None)
 
