@@ -100,7 +100,7 @@ export default [
   sidebarPlugin,
   notificationsPlugin,
   wherePlugin,
-  // follow and presenter mode, room notebooks in the notebook view, share/open, large outputs (helper B2)
+  // follow and presenter mode, room notebooks in the notebook view, share/open, large outputs
   roomNotebooksPlugin,
   notebookViewsPlugin,
   followPlugin,
