@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import queue
+import signal
 import statistics
 import subprocess
 import sys
@@ -168,6 +169,8 @@ def main_run(args: argparse.Namespace) -> int:
     (root / "kernels").mkdir()
     notebook_file = root / "soak.ipynb"
     notebook_file.write_text(json.dumps(NOTEBOOK))
+    if args.trace_memory:
+        os.environ["NBREALTIME_TRACEMALLOC"] = str(args.trace_memory)  # see src/nbrealtime/server/memtrace.py
     server = start_server(root / "server", ("--port", "0", "--max-messages-per-second", "100000"), timeout=60)
     proxy = TcpProxy(server.port)
     env = {"NBREALTIME_DATA_DIR": str(root / "kernels"), "SUPABASE_URL": "", "SUPABASE_ANON_KEY": ""}
@@ -200,6 +203,8 @@ def main_run(args: argparse.Namespace) -> int:
         while (elapsed := time.monotonic() - started) < duration:
             time.sleep(min(SAMPLE_EVERY, duration - elapsed))  # sampling cadence of the load run
             rss.sample(nemesis.server.process.pid, [w.process.pid for w in workers])
+            if args.trace_memory and len(rss.server) % round(args.trace_every / SAMPLE_EVERY) == 0:
+                os.kill(nemesis.server.process.pid, signal.SIGUSR2)
         nemesis.stop()
         server = nemesis.server
         if not status.wait_all_connected(list(user_room), 120):
@@ -226,6 +231,9 @@ def main_run(args: argparse.Namespace) -> int:
         replicas = converged_replicas(workers, server, rooms)
         rows = notification_rows(server)
         rss.sample(server.process.pid, [w.process.pid for w in workers])
+        if args.trace_memory:
+            os.kill(server.process.pid, signal.SIGUSR2)
+            log(f"memory traces in {server.data_dir / 'server.log'}")
     finally:
         for w in workers:
             try:
@@ -526,6 +534,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-faults-until", type=float, default=0.5,
                         help="server kills only in this first fraction of the run (the last server's RSS is "
                         "then compared over a long life)")  # fmt: skip
+    parser.add_argument(
+        "--trace-memory",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="run the server with tracemalloc (FRAMES deep) and log what grew every --trace-every s",
+    )
+    parser.add_argument("--trace-every", type=float, default=60.0)
     return main_run(parser.parse_args(argv))
 
 
