@@ -2,7 +2,8 @@
 
 Faults: SIGKILL the embedded server and start it again on the same port and data dir after a short outage; SIGSTOP
 a worker process (several kernels at once) and SIGCONT it a few seconds later; reset every TCP connection between
-the clients and the server (the clients reach the server through a loopback proxy that can cut them). After each
+the clients and the server (the clients reach the server through a loopback proxy that can cut them); restart the
+Jupyter server that holds a room's notebook through the bridge (``soak_lab.py``), if there is one. After each
 fault the nemesis waits until every member reports its room connected again before it draws the next one, so the
 windows never overlap and a failure can be attributed to the fault whose window it falls in.
 """
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("server_kill", "sigstop", "cut")
+KINDS = ("server_kill", "sigstop", "cut", "jupyter_restart")
 GRACE = 2.0  # seconds after a member is connected again during which its failures still count as the fault's
 
 
@@ -89,7 +90,8 @@ class Nemesis:
     """Draws a fault every ``every`` seconds on average (seeded), between ``begin`` and ``until`` (monotonic)."""
 
     def __init__(self, *, seed: int, every: float, server: Any, proxy: Any, workers: dict[int, list[str]],
-                 status: StatusLog, log: Callable[[str], None], server_until: float) -> None:  # fmt: skip
+                 status: StatusLog, log: Callable[[str], None], server_until: float, lab: Any = None
+                 ) -> None:  # fmt: skip
         self.rng = random.Random(seed)
         self.every = every
         self.server = server
@@ -98,6 +100,7 @@ class Nemesis:
         self.status = status
         self.log = log
         self.server_until = server_until  # no server kills after this (so the last server lives long enough)
+        self.lab = lab
         self.faults: list[Fault] = []
         self.servers = [server]  # each incarnation, first to last
         self._stop = threading.Event()
@@ -121,8 +124,8 @@ class Nemesis:
             if time.monotonic() >= until:
                 return
             kinds = [k for k in KINDS if k != "server_kill" or time.monotonic() < self.server_until]
-            fault = self._inject(self.rng.choice(kinds))
-            if fault.kind != "sigstop" and not self.status.wait_all_dropped(self.members, fault.start, 30):
+            fault = self._inject(self.rng.choice([k for k in kinds if k != "jupyter_restart" or self.lab]))
+            if fault.kind in ("server_kill", "cut") and not self.status.wait_all_dropped(self.members, fault.start, 30):
                 fault.note += "; not every member noticed it"
             healed = self.status.wait_all_connected(self.members, 120)
             fault.healed = time.monotonic()
@@ -151,6 +154,10 @@ class Nemesis:
             os.kill(pid, signal.SIGSTOP)
             self._stop.wait(frozen)
             os.kill(pid, signal.SIGCONT)
+        elif kind == "jupyter_restart":
+            fault = Fault(kind, f"JupyterLab (bridge, {self.lab.room})", time.monotonic())
+            self.faults.append(fault)
+            self.lab.restart(self.server)
         else:
             fault = Fault(kind, "every client connection", time.monotonic())
             self.faults.append(fault)
@@ -161,6 +168,8 @@ class Nemesis:
     def members_hit(self, fault: Fault) -> list[str]:
         if fault.kind == "sigstop":
             return [user for pid in fault.pids for user in self.workers[pid]]
+        if fault.kind == "jupyter_restart":
+            return []  # no member's operations go through it
         return self.members
 
     def excused(self, user: str, start: float, end: float) -> Fault | None:

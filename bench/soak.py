@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from nemesis import Nemesis, StatusLog
+from soak_lab import LabReplica
 
 ROOT = Path(__file__).resolve().parents[1]
 ROOM_PREFIX = "soak-"
@@ -177,6 +178,7 @@ def main_run(args: argparse.Namespace) -> int:
     status = StatusLog()
     workers: list[Worker] = []
     nemesis: Nemesis | None = None
+    lab: LabReplica | None = None
     log(f"soak: {args.clients} members + {args.rooms} owners in {args.processes} processes, data in {root}")
     try:
         workers, directory = start_workers(args, proxy.url, server.anon_key, env, notebook_file, status)
@@ -185,9 +187,12 @@ def main_run(args: argparse.Namespace) -> int:
         rooms: dict[str, list[str]] = defaultdict(list)
         for user, room in user_room.items():
             rooms[room].append(user_id[user])
+        if not args.no_jupyter:
+            lab = LabReplica(root / "lab", server, f"{ROOM_PREFIX}0", "soak.ipynb")
+            log(f"JupyterLab {lab.lab.url} holds {lab.room}'s notebook at {lab.lab.root}")
         started = time.monotonic()
         duration = args.minutes * 60
-        nemesis = Nemesis(
+        nemesis = Nemesis(lab=lab,
             seed=args.seed, every=args.fault_every, server=server, proxy=proxy, status=status, log=log,
             workers={w.process.pid: w.users for w in workers},
             server_until=started + duration * args.server_faults_until,
@@ -228,13 +233,15 @@ def main_run(args: argparse.Namespace) -> int:
         heard: dict[str, Any] = {}
         for w in workers:
             heard.update(w.expect("done", "heard", timeout=SETTLE_SECONDS + 120)["heard"])
-        replicas = converged_replicas(workers, server, rooms)
+        replicas = converged_replicas(workers, server, rooms, lab)
         rows = notification_rows(server)
         rss.sample(server.process.pid, [w.process.pid for w in workers])
         if args.trace_memory:
             os.kill(server.process.pid, signal.SIGUSR2)
             log(f"memory traces in {server.data_dir / 'server.log'}")
     finally:
+        if lab is not None:
+            lab.stop()
         for w in workers:
             try:
                 w.send(do="close")
@@ -269,8 +276,10 @@ def expected_deliveries(writes: dict[str, Any], user_room: dict[str, str], id_us
     return expected, excused
 
 
-def converged_replicas(workers: list[Worker], server: Any, rooms: dict[str, list[str]]) -> dict[str, Any]:
-    """Ask every member for its replicas until each room's agree with a fresh reader's (or SETTLE_SECONDS pass)."""
+def converged_replicas(workers: list[Worker], server: Any, rooms: dict[str, list[str]], lab: LabReplica | None
+                       ) -> dict[str, Any]:  # fmt: skip
+    """Ask every member (and the Jupyter server's file) for its replicas until each room's agree with a fresh
+    reader's, or SETTLE_SECONDS pass. The documents' names are those of ``soak_worker.py``."""
     import nbrealtime
 
     readers = {
@@ -294,8 +303,10 @@ def converged_replicas(workers: list[Worker], server: Any, rooms: dict[str, list
                     "table": {str(r["id"]): [r.get("token"), r.get("n")] for r in table.rows},
                 }
             settled = all(r["pending"] == 0 and r["unsettled_handles"] == 0 for r in members.values())
-            if (settled and _all_agree(members, fresh)) or time.monotonic() > deadline:
-                return {"members": members, "fresh": fresh}
+            on_disk = lab.cells() if lab is not None else None
+            lab_agrees = lab is None or on_disk == fresh[lab.room]["notebook"]
+            if (settled and lab_agrees and _all_agree(members, fresh)) or time.monotonic() > deadline:
+                return {"members": members, "fresh": fresh, "lab": on_disk, "lab_kept_aside": lab and lab.kept_aside()}
             time.sleep(2.0)  # polling cadence while replicas settle (bounded by the deadline)
     finally:
         for reader in readers.values():
@@ -419,6 +430,17 @@ def report(args: argparse.Namespace, ran_for: float, writes: dict[str, Any], chu
     # Shared cells, notebooks, tables: every replica converged; every token exactly once.
     lines += _documents(writes, replicas, user_room, problems)
 
+    # The Jupyter server's file.
+    if not args.no_jupyter:
+        on_disk, room_cells = replicas["lab"] or [], replicas["fresh"][f"{ROOM_PREFIX}0"]["notebook"]
+        doubled = sum(n - 1 for n in Counter(on_disk).values() if n > 1)
+        agrees = on_disk == room_cells
+        lines.append(f"Jupyter server (bridge, {ROOM_PREFIX}0): {len(on_disk)} cells on disk, the room has "
+                     f"{len(room_cells)}; equal: {'yes' if agrees else 'NO'}; doubled: {doubled}; kept aside: "
+                     f"{replicas['lab_kept_aside'] or 'none'}")  # fmt: skip
+        if not agrees or doubled or replicas["lab_kept_aside"]:
+            problems.append("the Jupyter server's notebook file differs from the room's")
+
     # Guests.
     lines += ["", f"guest cycles: {churn['ops'].get('remove', 0)} removals, {churn['ops'].get('revoke', 0)} "
               f"revoked invites; security violations: {len(churn['violations'])}"]  # fmt: skip
@@ -510,6 +532,9 @@ def _memory(rss: RssLog, ran_for: float, nemesis: Nemesis, problems: list[str]) 
             problems.append(
                 f"server RSS grew {(last - first) / 1024:.1f} MiB (bound {SERVER_GROWTH_BOUND_KIB // 1024})"
             )
+    if longest:
+        curve = "  ".join(f"{t:.0f}s {kib / 1024:.1f}" for t, kib in _thin(longest, 10))
+        lines.append(f"  longest-lived server, MiB over time (the last sample after the final read-back): {curve}")
     for pid, samples in rss.workers.items():
         growth = window_growth(samples, window)
         if growth is not None:
@@ -521,6 +546,13 @@ def _memory(rss: RssLog, ran_for: float, nemesis: Nemesis, problems: list[str]) 
     return lines
 
 
+def _thin(samples: list[tuple[float, int]], count: int) -> list[tuple[float, int]]:
+    if len(samples) <= count:
+        return samples
+    step = (len(samples) - 1) / (count - 1)
+    return [samples[round(i * step)] for i in range(count)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=12, help="members besides the rooms' owners")
@@ -530,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pause", type=float, default=1.0, help="mean seconds between one member's operations")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-faults", action="store_true", help="no nemesis: a healthy server all along")
+    parser.add_argument("--no-jupyter", action="store_true", help="no JupyterLab with the bridge")
     parser.add_argument("--fault-every", type=float, default=30.0, help="mean seconds between faults")
     parser.add_argument("--server-faults-until", type=float, default=0.5,
                         help="server kills only in this first fraction of the run (the last server's RSS is "

@@ -73,6 +73,7 @@ class Member:
         room.on(EVENT, self._on_message)
         room.notifications.on_new(self._on_note)
         room.on_status(lambda state: emit({"status": self.name, "state": state, "t": time.monotonic()}))
+        emit({"status": self.name, "state": room.status, "t": time.monotonic()})  # the state before any change
 
     def _on_message(self, payload: Any, _sender: Any) -> None:
         with self.arrived:
