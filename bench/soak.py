@@ -438,8 +438,11 @@ def report(args: argparse.Namespace, ran_for: float, writes: dict[str, Any], chu
         lines.append(f"Jupyter server (bridge, {ROOM_PREFIX}0): {len(on_disk)} cells on disk, the room has "
                      f"{len(room_cells)}; equal: {'yes' if agrees else 'NO'}; doubled: {doubled}; kept aside: "
                      f"{replicas['lab_kept_aside'] or 'none'}")  # fmt: skip
-        if not agrees or doubled or replicas["lab_kept_aside"]:
+        if not agrees or doubled:
             problems.append("the Jupyter server's notebook file differs from the room's")
+        if replicas["lab_kept_aside"]:
+            problems.append(f"the Jupyter server kept its file aside as diverged {len(replicas['lab_kept_aside'])}"
+                            " time(s) (the room's notebook reopened in its place)")  # fmt: skip
 
     # Guests.
     lines += ["", f"guest cycles: {churn['ops'].get('remove', 0)} removals, {churn['ops'].get('revoke', 0)} "
@@ -499,10 +502,10 @@ def _documents(writes: dict[str, Any], replicas: dict[str, Any], user_room: dict
 def _faults_table(nemesis: Nemesis, started: float, attributed: Counter[str], off: bool) -> list[str]:
     if off:
         return ["", "faults: none (--no-faults)"]
-    lines = ["", f"{'#':>3} {'at s':>7}  {'fault':<12}{'target':<34}{'lifted s':>9}{'healed s':>9}  note"]
+    lines = ["", f"{'#':>3} {'at s':>7}  {'fault':<17}{'target':<34}{'lifted s':>9}{'healed s':>9}  note"]
     for number, fault in enumerate(nemesis.faults, start=1):
         lines.append(
-            f"{number:>3} {fault.start - started:>7.1f}  {fault.kind:<12}{fault.target:<34}"
+            f"{number:>3} {fault.start - started:>7.1f}  {fault.kind:<17}{fault.target:<34}"
             f"{fault.end - fault.start:>9.1f}{fault.healed - fault.end:>9.1f}  {fault.note}"
         )
     kinds = Counter(fault.kind for fault in nemesis.faults)
