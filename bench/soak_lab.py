@@ -55,7 +55,7 @@ class LabReplica:
         return ["".join(cell["source"]) for cell in content.get("cells", [])]
 
     def kept_aside(self) -> list[str]:
-        return sorted(path.name for path in self.lab.root.glob("*(local copy)*"))
+        return sorted(path.name for path in self.lab.root.glob("* (local copy*).ipynb"))
 
     def stop(self) -> None:
         self.lab.stop()
