@@ -90,8 +90,8 @@ class Nemesis:
     """Draws a fault every ``every`` seconds on average (seeded), between ``begin`` and ``until`` (monotonic)."""
 
     def __init__(self, *, seed: int, every: float, server: Any, proxy: Any, workers: dict[int, list[str]],
-                 status: StatusLog, log: Callable[[str], None], server_until: float, lab: Any = None
-                 ) -> None:  # fmt: skip
+                 status: StatusLog, log: Callable[[str], None], server_until: float, lab: Any = None,
+                 kinds: tuple[str, ...] = KINDS) -> None:  # fmt: skip
         self.rng = random.Random(seed)
         self.every = every
         self.server = server
@@ -101,6 +101,7 @@ class Nemesis:
         self.log = log
         self.server_until = server_until  # no server kills after this (so the last server lives long enough)
         self.lab = lab
+        self.kinds = kinds
         self.faults: list[Fault] = []
         self.servers = [server]  # each incarnation, first to last
         self._stop = threading.Event()
@@ -123,7 +124,7 @@ class Nemesis:
         while not self._stop.wait(self.rng.uniform(0.5 * self.every, 1.5 * self.every)):
             if time.monotonic() >= until:
                 return
-            kinds = [k for k in KINDS if k != "server_kill" or time.monotonic() < self.server_until]
+            kinds = [k for k in self.kinds if k != "server_kill" or time.monotonic() < self.server_until]
             fault = self._inject(self.rng.choice([k for k in kinds if k != "jupyter_restart" or self.lab]))
             if fault.kind in ("server_kill", "cut") and not self.status.wait_all_dropped(self.members, fault.start, 30):
                 fault.note += "; not every member noticed it"

@@ -32,7 +32,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from nemesis import Nemesis, StatusLog
+from nemesis import KINDS, Nemesis, StatusLog
 from soak_lab import LabReplica
 from soak_report import RssLog, report
 
@@ -149,7 +149,7 @@ def main_run(args: argparse.Namespace) -> int:
             log(f"JupyterLab {lab.lab.url} holds {lab.room}'s notebook at {lab.lab.root}")
         started = time.monotonic()
         duration = args.minutes * 60
-        nemesis = Nemesis(lab=lab,
+        nemesis = Nemesis(lab=lab, kinds=tuple(args.faults.split(",")),
             seed=args.seed, every=args.fault_every, server=server, proxy=proxy, status=status, log=log,
             workers={w.process.pid: w.users for w in workers},
             server_until=started + duration * args.server_faults_until,
@@ -300,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-faults", action="store_true", help="no nemesis: a healthy server all along")
     parser.add_argument("--no-jupyter", action="store_true", help="no JupyterLab with the bridge")
+    parser.add_argument("--faults", default=",".join(KINDS), help=f"which kinds, comma-separated ({','.join(KINDS)})")
     parser.add_argument("--fault-every", type=float, default=30.0, help="mean seconds between faults")
     parser.add_argument("--server-faults-until", type=float, default=0.5,
                         help="server kills only in this first fraction of the run (the last server's RSS is "
