@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from common import BenchServer, Summary, Worker, all_expect, now_ns, rss_kib, wait_go, workers_stopped
+from common import BenchServer, Summary, Worker, all_expect, now_ns, open_room, rss_kib, wait_go, workers_stopped
 from edit_latency import STOP_GRACE, paced, retry
 from kernel_cost import cpu_seconds
 
@@ -89,6 +89,7 @@ def presenter(pipe: Any, *, url: str, key: str, room: str, keystrokes: int) -> N
 def measure(server: BenchServer, viewer_count: int, seconds: float) -> ClassroomResult:
     keystrokes = max(WARMUP + TABLE_EVERY, round(RATE * seconds))
     room = f"class{viewer_count}-{uuid.uuid4().hex[:8]}"
+    open_room(server, room)
     common = {"url": server.url, "key": server.anon_key, "room": room, "keystrokes": keystrokes}
     processes = max(2, math.ceil(viewer_count / VIEWERS_PER_PROCESS))
     names = [f"viewer{i}" for i in range(viewer_count)]

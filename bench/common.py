@@ -196,6 +196,16 @@ class BenchServer:
         return self.url.replace("http://", "ws://") + "/realtime/v1/websocket"
 
 
+def open_room(server: BenchServer, name: str) -> None:
+    """Create room ``name`` open to everyone signed in, as editors: rooms are invite-only, and a benchmark's kernels
+    join in no particular order (as the test suite's ``create_open_room``)."""
+    import httpx
+
+    headers = {"apikey": server.service_key, "Authorization": f"Bearer {server.service_key}"}
+    body = {"name": name, "open_to": "signed_in", "open_role": "editor"}
+    httpx.post(f"{server.url}/rest/v1/nbrt_rooms", json=body, headers=headers, timeout=30).raise_for_status()
+
+
 @contextlib.contextmanager
 def bench_server() -> Iterator[BenchServer]:
     from nbrealtime.launcher import start_server

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from common import BenchServer, Summary, Worker, all_expect, now_ns, wait_go
+from common import BenchServer, Summary, Worker, all_expect, now_ns, open_room, wait_go
 
 SYSTEMS = ("nbrealtime", "pycrdt-websocket", "relay")
 RATE = 50.0  # edits per second
@@ -339,8 +339,10 @@ def _latencies(sends: list[int], records: list[tuple[int, int, int]], readers: i
     return Summary.of(values, lost=expected - len(values))
 
 
-def measure(system: str, collaborators: int, edits: int, server: BenchServer, warmup: int = WARMUP) -> LatencyResult:
-    """One run: 1 writer + (collaborators - 1) readers, ``edits`` edits at ``RATE`` per second."""
+def measure(system: str, collaborators: int, edits: int, server: BenchServer, warmup: int = WARMUP,
+            on_readers: Callable[[list[int]], None] | None = None) -> LatencyResult:  # fmt: skip
+    """One run: 1 writer + (collaborators - 1) readers, ``edits`` edits at ``RATE`` per second; ``on_readers`` gets
+    the reader processes' pids just before the first edit (``profile_readers.py`` attaches a profiler)."""
     readers = collaborators - 1
     room = f"lat{collaborators}-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
@@ -348,6 +350,7 @@ def measure(system: str, collaborators: int, edits: int, server: BenchServer, wa
     workers: list[Worker] = []
     try:
         if system == "nbrealtime":
+            open_room(server, room)
             parts = _split([f"reader{i}" for i in range(readers)], READER_PROCESSES)
             common = {"url": server.url, "key": server.anon_key, "room": room}
             workers = [Worker(nbrt_readers, names=part, edits=edits, **common) for part in parts]
@@ -370,6 +373,8 @@ def measure(system: str, collaborators: int, edits: int, server: BenchServer, wa
         writer.expect(120)
         time.sleep(1.0)  # let join-time traffic (presence, state-vector sync) settle before timing
         setup = time.monotonic() - started
+        if on_readers is not None:
+            on_readers([worker.process.pid for worker in workers[:-1]])
         writer.send("go")
         sends = writer.expect(edits / RATE + 60)
         records: list[tuple[int, int, int]] = []

@@ -169,3 +169,34 @@ def test_a_cell_opened_right_after_someone_typed_has_their_text_once_synced(env,
     assert opened.text == "typed a moment ago\n"
     lonely = bob.cell("nobody-else-has-this")
     assert not lonely.wait_synced(timeout=0.5), "an answer came from nobody"
+
+
+class _View:
+    """A browser view's side of a cell: a bound method is what the editor widget registers (a new object on every
+    attribute access, so removal must go by equality)."""
+
+    def __init__(self) -> None:
+        self.updates = Events()
+
+    def send(self, update: bytes) -> None:
+        self.updates.put(update)
+
+
+def test_a_removed_view_gets_no_more_updates_and_others_still_do(trio) -> None:
+    ann, ben, _ = trio
+    typed = ann.cell(f"views-{uuid.uuid4().hex[:6]}")
+    watched = ben.cell(typed.name)
+    leaving, staying = _View(), _View()
+    watched.add_view(leaving.send)
+    watched.add_view(staying.send)
+    typed.insert(0, "a")
+    leaving.updates.expect(lambda u: isinstance(u, bytes), what="the first update at the leaving view")
+    staying.updates.expect(lambda u: isinstance(u, bytes), what="the first update at the staying view")
+    watched.remove_view(leaving.send)
+    typed.insert(1, "b")
+    until_text(watched, lambda text: text == "ab")
+    staying.updates.expect(lambda u: isinstance(u, bytes), what="the second update at the staying view")
+    until_text(typed, lambda text: text == "ab")
+    watched.insert(2, "c")  # a later local update too: once the staying view has it, the other would have
+    staying.updates.expect(lambda u: isinstance(u, bytes), what="the third update at the staying view")
+    assert leaving.updates.queue.empty() and not leaving.updates.seen, "a removed view was still sent updates"

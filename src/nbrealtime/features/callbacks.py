@@ -40,10 +40,11 @@ def _run() -> None:
 
 def _submit(job: _Job) -> None:
     global _thread
-    with _thread_lock:
-        if _thread is None or not _thread.is_alive():
-            _thread = threading.Thread(target=_run, name="nbrealtime-callbacks", daemon=True)
-            _thread.start()
+    if _thread is None or not _thread.is_alive():  # checked again under the lock; the common case takes none
+        with _thread_lock:
+            if _thread is None or not _thread.is_alive():
+                _thread = threading.Thread(target=_run, name="nbrealtime-callbacks", daemon=True)
+                _thread.start()
     _jobs.put(job)
 
 

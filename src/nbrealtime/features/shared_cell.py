@@ -47,10 +47,9 @@ class SharedCell(HasView):
         self._doc = self._sync.doc
         self._text = self._doc.get("source", type=Text)
         self._lock = self._sync.lock
-        self._on_change: CallbackList[str] = CallbackList(f"cell {name!r}")
-        self._views: CallbackList[bytes] = CallbackList(f"cell {name!r} view")
-        self._sync.on_update.add(lambda item: self._views.fire(item[0]))
-        self._sync.on_settled.add(lambda _: self._on_change.fire(self.text))
+        # Views and change callbacks subscribe to the document's own lists: relaying through lists of ours cost a
+        # second hand-off to the dispatcher thread per remote edit, even with nobody listening.
+        self._view_relays: dict[Callable[[bytes], None], Callable[[tuple[bytes, str | None]], None]] = {}
         self.cursors: dict[str, dict[str, Any]] = {}
         self._on_cursors: CallbackList[list[dict[str, Any]]] = CallbackList(f"cell {name!r} cursors")
 
@@ -126,7 +125,8 @@ class SharedCell(HasView):
 
     def on_change(self, callback: Callable[[str], None]) -> Callable[[str], None]:
         """Call ``callback(text)`` after every change, local or remote."""
-        return self._on_change.add(callback)
+        self._sync.on_settled.add(lambda _local: callback(self.text))
+        return callback
 
     def run(self) -> Any:
         """Execute the cell's current text in this kernel (IPython if present, else this module's globals)."""
@@ -159,10 +159,17 @@ class SharedCell(HasView):
 
     def add_view(self, send: Callable[[bytes], None]) -> None:
         """A browser view that wants every update (echoed to all views, as ipywidgets' echo_update)."""
-        self._views.add(send)
+
+        def relay(item: tuple[bytes, str | None]) -> None:
+            send(item[0])
+
+        self._view_relays[send] = relay
+        self._sync.on_update.add(relay)
 
     def remove_view(self, send: Callable[[bytes], None]) -> None:
-        self._views.remove(send)
+        relay = self._view_relays.pop(send, None)  # by equality: a bound method is a new object on every access
+        if relay is not None:
+            self._sync.on_update.remove(relay)
 
     def on_cursors(self, callback: Callable[[list[dict[str, Any]]], None]) -> None:
         self._on_cursors.add(callback)

@@ -19,6 +19,7 @@ from nbrealtime.discovery import LOCK_FILE, DiscoveryInfo, read_discovery, remov
 from nbrealtime.server.app import create_app
 from nbrealtime.server.config import ServerConfig
 from nbrealtime.server.keys import load_or_create_keys
+from nbrealtime.server.memtrace import install as install_memtrace
 from nbrealtime.server.storage import DatabaseError
 
 __all__ = ["AlreadyRunning", "CannotServe", "RemoteBindRefused", "serve"]
@@ -162,6 +163,7 @@ def serve(config: ServerConfig, *, allow_remote: bool = False, out: IO[str] = sy
         # uvicorn re-raises the signal it caught once it has shut down; ours keeps the process alive for cleanup.
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, server.handle_exit)
+        install_memtrace(out)
         server.run(sockets=[sock])
     finally:
         remove_discovery(config.data_dir, os.getpid())

@@ -167,6 +167,11 @@ class Connection:
         for member in list(self.channels.values()):
             self.services.hub.leave(member)
         self.channels.clear()
+        # A token-expiry timer holds its channel and so this whole connection until the token expires (an hour):
+        # every dropped connection used to stay in memory that long (the soak's server grew with each cut).
+        for timer in self._expiry_timers.values():
+            timer.cancel()
+        self._expiry_timers.clear()
 
     def _abandon(self) -> None:
         """A client that reads nothing (frozen, or gone without a FIN) cannot even take a close frame: stop reading
