@@ -227,10 +227,10 @@ def test_a_run_travels_with_its_output_and_who_ran_it(env, rooms, tmp_path: Path
     ran = {**code_cell("a", "6 * 7"), "execution_count": 1,
            "outputs": [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
                         "data": {"text/plain": "42"}}]}  # fmt: skip
+    changed = Events()
+    shared.on_change(changed.put)  # before the run: its stamp may reach ann at once
     with copy.edit() as notebook:  # what ben's kernel and JupyterLab write into the document
         notebook.set_cell(0, ran)
-    changed = Events()
-    shared.on_change(changed.put)
     content = changed.expect(
         lambda c: "nbrealtime" in c["cells"][0]["metadata"], what="the run, stamped, on ann's side"
     )

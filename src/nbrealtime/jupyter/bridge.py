@@ -19,6 +19,9 @@ from typing import Any
 
 from jupyter_server.utils import ensure_async
 from jupyter_server_ydoc.utils import JUPYTER_COLLABORATION_EVENTS_URI
+from jupyter_ydoc import YNotebook
+from pycrdt import Doc
+from pycrdt.store import YDocNotFound
 
 from nbrealtime.features.access import AccessDenied
 from nbrealtime.features.room import Room
@@ -119,6 +122,7 @@ class NotebookBridge:
         kept_aside = None
         if await ensure_async(self._contents.file_exists(path)):
             if link is not None:
+                await self._settle_file(path)
                 try:
                     notebook = await self._attach(joined, replica.id, path, unb64(link.base))
                 except Diverged:
@@ -214,6 +218,31 @@ class NotebookBridge:
         if document is None:
             raise RuntimeError(f"jupyter-server-ydoc has no live document for {path!r}")
         return document
+
+    async def _settle_file(self, path: str) -> None:
+        """Before jupyter-server-ydoc loads ``path`` (a restart): a file that merely lags behind its update store — a
+        server stopped mid-edit saved it up to a second before the store's last updates — is brought up to the store.
+        Otherwise the load would rebuild the document from the file, a new history that no longer continues the
+        room's, and the file would be kept aside for nothing. A file changed after the store's last update is someone's
+        own edit: it is left as it is (and kept aside if it diverged)."""
+        live = await self._ydoc.get_document(path=path, content_type="notebook", file_format="json", copy=False)
+        if live is not None:
+            return  # loaded already: the live document is what counts
+        file_id = self._app.web_app.settings["file_id_manager"].index(path)
+        stored, last_update = Doc(), None
+        async with self._ydoc.ystore_class(path=f".notebook:{file_id}.y", log=self._ydoc.log) as store:
+            try:
+                async for update, _metadata, timestamp in store.read():
+                    stored.apply_update(update)
+                    last_update = timestamp
+            except YDocNotFound:
+                return
+        content = YNotebook(stored).get()
+        model = await ensure_async(self._contents.get(path, content=True, type="notebook"))
+        if last_update is None or model["content"] == content or model["last_modified"].timestamp() > last_update:
+            return
+        log.info("nbrealtime: %s was saved before its last live edits: brought up to them before reopening", path)
+        await ensure_async(self._contents.save({"type": "notebook", "format": "json", "content": content}, path))
 
     async def _materialise(self, path: str, replica: SharedNotebook) -> None:
         """Write the room's notebook to ``path`` and its history into jupyter-server-ydoc's store for that file."""
