@@ -149,13 +149,14 @@ def classify_join(local: Doc, room_update: bytes, base: bytes | None) -> JoinAct
     local_update = local.get_update()
     if len(local.get_update(room.get_state())) <= EMPTY_UPDATE_LENGTH:
         return JoinAction.ADOPT
-    one_way, other_way = Doc(), Doc()
+    one_way = Doc()
     one_way.apply_update(room_update)
     one_way.apply_update(local_update)
     if base is None or not dominates(local.get_state(), base):
         # Not provably the synced history (a Jupyter server stopped mid-edit may have recorded a state its update
         # store never got): still safe to merge when what the copy adds changes nothing of the notebook.
         return JoinAction.MERGE if content_of(one_way) == content_of(room) else JoinAction.DIVERGED
+    other_way = Doc()
     other_way.apply_update(local_update)
     other_way.apply_update(room_update)
     if content_of(one_way) != content_of(other_way):

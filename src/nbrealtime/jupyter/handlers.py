@@ -10,15 +10,13 @@ Errors are JSON ``{"message": …}`` with one sentence, as Jupyter's own API ans
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from nbrealtime.jupyter.lab_handlers import lab_routes
+from nbrealtime.jupyter.lab_handlers import JsonHandler, lab_routes
 
 if TYPE_CHECKING:
     from nbrealtime.jupyter.bridge import NotebookBridge
@@ -28,24 +26,11 @@ __all__ = ["register_handlers"]
 ROOM = r"(?P<room>[\w.-]{1,64})"
 
 
-class _BridgeHandler(APIHandler):
-    auth_resource = "contents"
-
+class _BridgeHandler(JsonHandler):
     async def bridge(self) -> NotebookBridge:
         from nbrealtime.jupyter.bridge import bridge_for  # the client side loads on the first call, not at start
 
         return await bridge_for(self.serverapp)
-
-    async def answer(self, work: Any) -> None:
-        try:
-            result = await work
-        except (FileNotFoundError, LookupError) as error:
-            raise web.HTTPError(404, _message(error)) from None
-        except PermissionError as error:  # the room's rules (AccessDenied): not a member, not in this role
-            raise web.HTTPError(403, _message(error)) from None
-        except (ValueError, TypeError) as error:
-            raise web.HTTPError(400, _message(error)) from None
-        self.finish(json.dumps(result))
 
 
 class NotebooksHandler(_BridgeHandler):
@@ -61,8 +46,7 @@ class NotebooksHandler(_BridgeHandler):
         path = body.get("path") if isinstance(body, dict) else None
         if not isinstance(path, str) or not path.endswith(".ipynb"):
             raise web.HTTPError(400, 'send {"path": "<notebook>.ipynb"}, a notebook path relative to the server root')
-        self.set_status(201)
-        await self.answer((await self.bridge()).share(room, path))
+        await self.answer((await self.bridge()).share(room, path), 201)
 
 
 class OpenHandler(_BridgeHandler):
@@ -79,10 +63,8 @@ class OutputHandler(_BridgeHandler):
         await self.answer((await self.bridge()).output(room, ref, output))
 
 
-class NeedsLabExtraHandler(APIHandler):
+class NeedsLabExtraHandler(JsonHandler):
     """Shared notebooks need jupyter-collaboration's live documents: say how to get them instead of a bare 404."""
-
-    auth_resource = "contents"
 
     @web.authenticated
     def get(self, *_args: str, **_kwargs: str) -> None:
@@ -91,10 +73,6 @@ class NeedsLabExtraHandler(APIHandler):
         )
 
     post = get
-
-
-def _message(error: BaseException) -> str:
-    return str(error.args[0]) if error.args else type(error).__name__
 
 
 def register_handlers(serverapp: Any, *, shared_notebooks: bool = True) -> None:

@@ -51,12 +51,11 @@ def lab_state_for(serverapp: Any) -> LabState:
 def error_message(error: BaseException) -> tuple[int, str]:
     """The HTTP status and sentence for an error the lab API's work raised."""
     from nbrealtime.errors import UserError
-    from nbrealtime.features.access import AccessDenied
 
     message = str(error.args[0]) if error.args else type(error).__name__
-    if isinstance(error, AccessDenied):
+    if isinstance(error, PermissionError):  # the room's rules (AccessDenied): not a member, not in this role
         return 403, message
-    if isinstance(error, LookupError):
+    if isinstance(error, LookupError | FileNotFoundError):
         return 404, message
     if isinstance(error, ValueError | TypeError):
         return 400, message
@@ -66,7 +65,9 @@ def error_message(error: BaseException) -> tuple[int, str]:
     return 500, f"nbrealtime failed: {message}"
 
 
-class _LabHandler(APIHandler):
+class JsonHandler(APIHandler):
+    """The lab and notebook APIs' base: JSON in and out, every error one sentence with its status."""
+
     auth_resource = "contents"
 
     @property
@@ -96,35 +97,35 @@ class _LabHandler(APIHandler):
         self.finish(json.dumps(result))
 
 
-class MeHandler(_LabHandler):
+class MeHandler(JsonHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
         await self.answer(self.lab.me())
 
 
-class RoomsHandler(_LabHandler):
+class RoomsHandler(JsonHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
         await self.answer(self.lab.rooms())
 
 
-class JoinHandler(_LabHandler):
+class JoinHandler(JsonHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
         await self.answer(self.lab.join(self.body().get("invite")))
 
 
-class RoomHandler(_LabHandler):
+class RoomHandler(JsonHandler):
     @web.authenticated
     @authorized
     async def get(self, room: str) -> None:
         await self.answer(self.lab.room_state(room))
 
 
-class InvitesHandler(_LabHandler):
+class InvitesHandler(JsonHandler):
     @web.authenticated
     @authorized
     async def post(self, room: str) -> None:
@@ -134,14 +135,14 @@ class InvitesHandler(_LabHandler):
         )
 
 
-class InviteHandler(_LabHandler):
+class InviteHandler(JsonHandler):
     @web.authenticated
     @authorized
     async def delete(self, room: str, ident: str) -> None:
         await self.answer(self.lab.revoke_invite(room, ident))
 
 
-class MemberHandler(_LabHandler):
+class MemberHandler(JsonHandler):
     @web.authenticated
     @authorized
     async def put(self, room: str, ident: str) -> None:
@@ -153,7 +154,7 @@ class MemberHandler(_LabHandler):
         await self.answer(self.lab.remove_member(room, ident))
 
 
-class SettingsHandler(_LabHandler):
+class SettingsHandler(JsonHandler):
     @web.authenticated
     @authorized
     async def put(self, room: str) -> None:
@@ -161,14 +162,14 @@ class SettingsHandler(_LabHandler):
         await self.answer(self.lab.settings(room, body.get("open_to"), body.get("role")))
 
 
-class NotificationsHandler(_LabHandler):
+class NotificationsHandler(JsonHandler):
     @web.authenticated
     @authorized
     async def get(self, room: str) -> None:
         await self.answer(self.lab.notifications(room))
 
 
-class ReadHandler(_LabHandler):
+class ReadHandler(JsonHandler):
     @web.authenticated
     @authorized
     async def post(self, room: str) -> None:
@@ -176,7 +177,7 @@ class ReadHandler(_LabHandler):
         await self.answer(self.lab.mark_read(room, body.get("ids"), body.get("all")))
 
 
-class WhereHandler(_LabHandler):
+class WhereHandler(JsonHandler):
     @web.authenticated
     @authorized
     async def post(self, room: str) -> None:
@@ -184,7 +185,7 @@ class WhereHandler(_LabHandler):
         await self.answer(self.lab.where(room, body.get("path"), body.get("cell"), body.get("activity")))
 
 
-class PresentHandler(_LabHandler):
+class PresentHandler(JsonHandler):
     @web.authenticated
     @authorized
     async def post(self, room: str) -> None:
