@@ -8,13 +8,12 @@ threads, RSS, established TCP connections (sockets of the process matched to ``/
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common import Worker, rss_kib, wait_go
+from common import Worker, cpu_seconds, rss_kib, wait_go
 
 STAGES = ("nbrealtime imported", "one room", "+ 3 tables and 2 shared cells")
 TABLES = 3
@@ -67,12 +66,6 @@ def _idle_stage(name: str, pid: int, seconds: float) -> Stage:
     time.sleep(seconds)  # the measurement window itself: the kernel is left alone this long
     cpu = (cpu_seconds(pid) - cpu) / (time.monotonic() - started)
     return Stage(name, _connections(pid), _threads(pid), rss_kib(pid), 100 * cpu)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (in clock ticks of 10 ms)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime (fields 14, 15 of stat)
 
 
 def _threads(pid: int) -> int:

@@ -110,7 +110,8 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
             measured[(system, n)] = result
             s = result.summary
             print(
-                f"  latency {system:<17} N={n:<3} p50 {fmt_ms(s.p50)} ms  p99 {fmt_ms(s.p99)} ms  lost {s.lost}",
+                f"  latency {system:<17} N={n:<3} p50 {fmt_ms(s.p50)} ms  p99 {fmt_ms(s.p99)} ms  lost {s.lost}  "
+                f"reader CPU {result.reader_cpu_us:.0f} µs/delivery",
                 flush=True,
             )
     results["latency"] = measured
@@ -118,6 +119,7 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
     for n in plan.collaborators:
         nb, peer, floor = (measured[(system, n)].summary for system in edit_latency.SYSTEMS)
         lost = "/".join(str(measured[(system, n)].summary.lost) for system in edit_latency.SYSTEMS)
+        cpu = " / ".join(f"{measured[(system, n)].reader_cpu_us:.0f}" for system in edit_latency.SYSTEMS)
         rows.append(
             [
                 n,
@@ -126,6 +128,7 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
                 f"{fmt_ms(floor.p50)} / {fmt_ms(floor.p99)}",
                 f"{fmt_ratio(nb.p50 / peer.p50)} / {fmt_ratio(nb.p99 / peer.p99)}",
                 f"{fmt_ratio(nb.p50 / floor.p50)} / {fmt_ratio(nb.p99 / floor.p99)}",
+                cpu,
                 f"{nb.count}",
                 lost,
             ]
@@ -136,7 +139,9 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
         f"{plan.warmup} not counted); latency from just before the writer's insert to each reader's callback. "
         f"Writer in its own process; the N−1 readers in {edit_latency.READER_PROCESSES} processes (nbrealtime: one "
         "`nbrealtime.connect` room = one websocket per collaborator, the rooms of a process share its background "
-        "loop); server in its own process.\n\n"
+        "loop); server in its own process. Reader CPU: the reader processes' user + system time over the edits "
+        "(/proc/PID/stat) divided by the edits they received — the cost that queues up when one process holds many "
+        "readers, and a number the machine's load moves far less than the latencies.\n\n"
         + table(
             [
                 "N",
@@ -145,6 +150,7 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
                 "relay (floor)",
                 "nbrt ÷ peer",
                 "nbrt ÷ floor",
+                "reader CPU µs per edit nbrt/peer/floor",
                 "samples",
                 "lost nbrt/peer/floor",
             ],

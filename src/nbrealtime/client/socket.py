@@ -13,6 +13,8 @@ import contextlib
 
 from realtime import AsyncRealtimeChannel, AsyncRealtimeClient
 
+from nbrealtime.client.realtime_client import RealtimeClient
+
 __all__ = ["SharedSocket", "open_sockets", "shared_socket"]
 
 CONNECT_TIMEOUT = 10
@@ -41,7 +43,7 @@ class SharedSocket:
             client = self.client
             if client is None or not client.is_connected:
                 await self._drop()
-                client = AsyncRealtimeClient(self.realtime_url, token=self.key[1], auto_reconnect=False, max_retries=1)
+                client = RealtimeClient(self.realtime_url, token=self.key[1], auto_reconnect=False, max_retries=1)
                 await client.set_auth(token)
                 await asyncio.wait_for(client.connect(), CONNECT_TIMEOUT)
                 self.client = client
