@@ -129,14 +129,14 @@ async def _shared_notebook(chromium: Any, server: Any, keystrokes: int) -> list[
         ) as teams,
     ):
         with _identities_of(server.process):
-            team: Team = await _setup("A and B", "making the room, bob joining by invite", anext(teams))
-        path = await _setup("A", "sharing the notebook", asyncio.to_thread(team.share, "ann", "shared", ["start"]))
-        on_b = await _setup("B", "opening it from the room", asyncio.to_thread(team.open_here, "ben", path))
-        alice = await _setup("A", "alice's page with an idle kernel", team.page("ann", path, kernel=True))
-        bob = await _setup("B", "bob's page with an idle kernel", team.page("ben", on_b, kernel=True))
+            team: Team = await setup_step("A and B", "making the room, bob joining by invite", anext(teams))
+        path = await setup_step("A", "sharing the notebook", asyncio.to_thread(team.share, "ann", "shared", ["start"]))
+        on_b = await setup_step("B", "opening it from the room", asyncio.to_thread(team.open_here, "ben", path))
+        alice = await setup_step("A", "alice's page with an idle kernel", team.page("ann", path, kernel=True))
+        bob = await setup_step("B", "bob's page with an idle kernel", team.page("ben", on_b, kernel=True))
         for page, machine in ((alice, "A"), (bob, "B")):
             cell = page.until(f"() => document.querySelector({JUPYTER_CELL!r})", what="the first cell's editor")
-            await _setup(machine, "showing the notebook's first cell", cell)
+            await setup_step(machine, "showing the notebook's first cell", cell)
         return await _both_ways(SHARED_NOTEBOOK, alice, bob, JUPYTER_CELL, keystrokes)
 
 
@@ -149,7 +149,7 @@ async def _machines(embedded: Any) -> AsyncIterator[dict[str, JupyterLab]]:
         for person, (letter, user) in MACHINES.items():
             (base / person).mkdir()
             started = asyncio.to_thread(start_machine, base / person, embedded, user)
-            machines[person] = await _setup(letter, f"starting {user}'s JupyterLab (log in {base / person})", started)
+            machines[person] = await setup_step(letter, f"starting {user}'s JupyterLab", started)
         yield machines
     finally:
         for machine in machines.values():
@@ -172,14 +172,19 @@ def _identities_of(embedded: Any) -> Iterator[None]:
             os.environ[DATA_DIR_ENV] = previous
 
 
-async def _setup(server: str, step: str, awaitable: Awaitable[Any]) -> Any:
+async def setup_step(server: str, step: str, awaitable: Awaitable[Any]) -> Any:
     """``awaitable``'s result, or one line saying which server and which step of the shared notebook's setup failed
     (every step waits with a deadline of its own)."""
     try:
         return await awaitable
     except Exception as error:
-        reason = next(iter(str(error).strip().splitlines()), type(error).__name__)
-        raise HarnessError(f"shared notebook, server {server}: {step} failed: {reason}") from error
+        raise HarnessError(f"shared notebook, server {server}: {step} failed: {one_line(error)}") from error
+
+
+def one_line(error: Exception) -> str:
+    """An error's first line, and its last too when it has more (a JupyterLab that exited: its log's last line)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+    return lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1]}"
 
 
 async def _both_ways(system: str, alice: NotebookPage, bob: NotebookPage, editor: str, count: int) -> list[Row]:
