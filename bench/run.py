@@ -320,7 +320,7 @@ def run_browser(plan: Plan, server, out: list[str], results: dict) -> None:
             table_rows.append([r.system, r.direction, r.kernel, "—", "—", "—", "—", "—", "—", "—", r.note])
             continue
         ratio = "—"
-        if ref is not None and r.system == "nbrealtime shared cell":
+        if ref is not None and r.system in ("nbrealtime shared cell", browser_latency.SHARED_NOTEBOOK):
             ratio = f"{fmt_ratio(s.p50 / ref.p50)} / {fmt_ratio(s.p99 / ref.p99)}"
         table_rows.append(
             [
@@ -346,7 +346,11 @@ def run_browser(plan: Plan, server, out: list[str], results: dict) -> None:
         f"{1 / browser_latency.INTERVAL:.0f}/s at the end of the first line; *busy*: the typist's kernel runs "
         "`time.sleep` the whole time (jupyter-collaboration: the notebook's one kernel). nbrealtime's shared cell is "
         "`room.cell()` in each person's own notebook (edits on the browser's own realtime socket); "
-        "jupyter-collaboration is both people in one notebook, typing in its first cell. The floor is the same probe "
+        "jupyter-collaboration is both people in one notebook, typing in its first cell. nbrealtime's shared notebook "
+        "is two more JupyterLab servers (A for alice, B for bob, each with nbrealtime's notebook bridge and "
+        "jupyter-collaboration): alice shares a notebook in a room where bob is an editor, bob opens it from the room "
+        "on B, and they type in its first cell (browser → its server's document → room → the other server's document "
+        "→ the other browser). The floor is the same probe "
         "on a local echo in one page (keydown → input → mirror element → next frame, no network): what the driver "
         f"and the rendering add by themselves. Live table: {plan.table_edits} edits of a row's title in alice's "
         "table, Enter → the new title in bob's table.\n\n"
@@ -500,7 +504,11 @@ def plot_browser(rows: list, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), dpi=120, sharey=True)
     styles = {"A → B": "-", "B → A": "--", "same page": ":"}
-    colors = {"nbrealtime shared cell": "tab:blue", "jupyter-collaboration": "tab:orange"}
+    colors = {
+        "nbrealtime shared cell": "tab:blue",
+        browser_latency.SHARED_NOTEBOOK: "tab:purple",
+        "jupyter-collaboration": "tab:orange",
+    }
     for ax, kernel in zip(axes, ("idle", "busy"), strict=True):
         for r in rows:
             if r.summary is None or not r.summary.values or (r.kernel not in (kernel, "—")):
