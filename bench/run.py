@@ -110,7 +110,7 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
             measured[(system, n)] = result
             s = result.summary
             print(
-                f"  latency {system:<17} N={n:<3} p50 {fmt_ms(s.p50)} ms  p99 {fmt_ms(s.p99)} ms  lost {s.lost}  "
+                f"  latency {system:<17} N={n:<3} p50 {fmt_ms(s.p50)} ms  p99 {fmt_ms(s.p99)} ms  unseen {s.lost}  "
                 f"reader CPU {result.reader_cpu_us:.0f} µs/delivery",
                 flush=True,
             )
@@ -141,7 +141,9 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
         "`nbrealtime.connect` room = one websocket per collaborator, the rooms of a process share its background "
         "loop); server in its own process. Reader CPU: the reader processes' user + system time over the edits "
         "(/proc/PID/stat) divided by the edits they received — the cost that queues up when one process holds many "
-        "readers, and a number the machine's load moves far less than the latencies.\n\n"
+        "readers, and a number the machine's load moves far less than the latencies. Unseen: edits whose text no "
+        "reader callback saw — nbrealtime's `on_change` reads the text when it runs, so one call after two edits "
+        "reports only the second (the text is complete in the end; the soak checks every character).\n\n"
         + table(
             [
                 "N",
@@ -152,7 +154,7 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
                 "nbrt ÷ floor",
                 "reader CPU µs per edit nbrt/peer/floor",
                 "samples",
-                "lost nbrt/peer/floor",
+                "unseen nbrt/peer/floor",
             ],
             rows,
         )
