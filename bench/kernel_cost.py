@@ -24,22 +24,26 @@ CELLS = 2
 class Stage:
     name: str
     connections: int
+    websockets: int  # realtime websockets of the kernel (one per backend and user, shared by its channels)
+    channels: int  # realtime channels those websockets carry
     threads: int
     rss_kib: int
     cpu_percent: float  # of one core, over the idle window
 
 
 def kernel(pipe: Any, *, url: str, key: str, room: str) -> None:
-    """The kernel: one stage per "go", reporting "ready" after each (runs in the spawned process)."""
+    """The kernel: one stage per "go", reporting its websockets and channels after each (runs in the spawned
+    process)."""
     import nbrealtime
+    from nbrealtime.client.socket import open_channels, open_sockets
 
-    pipe.send("ready")
+    pipe.send((open_sockets(), open_channels()))
     wait_go(pipe)
     opened = nbrealtime.connect(room, user="kernel", url=url, key=key)
-    pipe.send("ready")
+    pipe.send((open_sockets(), open_channels()))
     wait_go(pipe)
     kept = [opened.collection(f"table{i}") for i in range(TABLES)] + [opened.cell(f"cell{i}") for i in range(CELLS)]
-    pipe.send("ready")
+    pipe.send((open_sockets(), open_channels()))
     wait_go(pipe)
     opened.close()
     pipe.send(len(kept))
@@ -50,9 +54,8 @@ def measure(server: Any, idle_seconds: float) -> list[Stage]:
     stages = []
     try:
         for name in STAGES:
-            if worker.expect(120) != "ready":
-                raise RuntimeError(f"the kernel did not reach {name!r}")
-            stages.append(_idle_stage(name, worker.process.pid, idle_seconds))
+            websockets, channels = worker.expect(120)
+            stages.append(_idle_stage(name, worker.process.pid, idle_seconds, websockets, channels))
             worker.send("go")
         worker.expect(60)
     finally:
@@ -60,12 +63,12 @@ def measure(server: Any, idle_seconds: float) -> list[Stage]:
     return stages
 
 
-def _idle_stage(name: str, pid: int, seconds: float) -> Stage:
+def _idle_stage(name: str, pid: int, seconds: float, websockets: int, channels: int) -> Stage:
     cpu = cpu_seconds(pid)
     started = time.monotonic()
     time.sleep(seconds)  # the measurement window itself: the kernel is left alone this long
     cpu = (cpu_seconds(pid) - cpu) / (time.monotonic() - started)
-    return Stage(name, _connections(pid), _threads(pid), rss_kib(pid), 100 * cpu)
+    return Stage(name, _connections(pid), websockets, channels, _threads(pid), rss_kib(pid), 100 * cpu)
 
 
 def _threads(pid: int) -> int:

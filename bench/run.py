@@ -383,15 +383,19 @@ def run_kernel(plan: Plan, server, out: list[str], results: dict) -> None:
         print(f"  kernel {s}", flush=True)
         tick = 100 * 0.01 / plan.kernel_idle_seconds  # one 10 ms clock tick over the window, in %
         cpu = f"{s.cpu_percent:.2f} %" if s.cpu_percent else f"< {tick:.2f} % (no tick)"
-        rows.append([s.name, s.connections, s.threads, f"{s.rss_kib / 1024:.1f}", cpu])
+        rows.append(
+            [s.name, s.connections, f"{s.websockets} / {s.channels}", s.threads, f"{s.rss_kib / 1024:.1f}", cpu]
+        )
     out.append(
         "### 7. A kernel's own cost\n\n"
         "A spawned Python process stands for the kernel (no ipykernel around it: the numbers are nbrealtime's own). "
         "Stage by stage it imports nbrealtime, joins one room, then opens 3 live tables (collections) and 2 shared "
         f"cells in that room; at each stage it sits idle for {plan.kernel_idle_seconds:g} s while its /proc entry is "
         "read: established TCP connections, threads, RSS, CPU time over the idle window (in % of one core; the "
-        "kernel counts CPU time in 10 ms ticks).\n\n"
-        + table(["stage", "TCP connections", "threads", "RSS MiB", "idle CPU"], rows)
+        "kernel counts CPU time in 10 ms ticks). The kernel itself reports its realtime websockets and the channels "
+        "they carry: before websockets were shared per kernel, each channel was a websocket (and a TCP connection) "
+        "of its own; the other TCP connections are the REST client's keep-alive pool.\n\n"
+        + table(["stage", "TCP connections", "websockets / channels", "threads", "RSS MiB", "idle CPU"], rows)
     )
 
 

@@ -35,6 +35,9 @@ def test_a_kernel_costs_connections_and_memory_once_it_joins_a_room(server):
     imported, room, features = stages
     assert imported.connections == 0 and room.connections >= 1
     assert features.connections >= room.connections and features.threads >= imported.threads
+    # one websocket however many channels: the room's, its documents', the 3 tables' (and its settings and invites)
+    assert (imported.websockets, room.websockets, features.websockets) == (0, 1, 1)
+    assert features.channels >= room.channels + kernel_cost.TABLES
     assert all(s.rss_kib > 10_000 and s.cpu_percent >= 0 for s in stages)
 
 

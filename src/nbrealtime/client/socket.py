@@ -15,7 +15,7 @@ from realtime import AsyncRealtimeChannel, AsyncRealtimeClient
 
 from nbrealtime.client.realtime_client import RealtimeClient
 
-__all__ = ["SharedSocket", "open_sockets", "shared_socket"]
+__all__ = ["SharedSocket", "open_channels", "open_sockets", "shared_socket"]
 
 CONNECT_TIMEOUT = 10
 LEAVE_TIMEOUT = 2
@@ -103,3 +103,8 @@ def shared_socket(realtime_url: str, api_key: str, user_id: str) -> SharedSocket
 def open_sockets() -> int:
     """How many realtime websockets this process holds open (for tests and measurements)."""
     return sum(socket.client is not None and socket.client.is_connected for socket in _sockets.values())
+
+
+def open_channels() -> int:
+    """How many channels those websockets carry (each would have been a websocket of its own without the sharing)."""
+    return sum(len(socket.client.channels) for socket in _sockets.values() if socket.client is not None)
