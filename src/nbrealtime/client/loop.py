@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 class BackgroundLoop:
     def __init__(self) -> None:
-        self.loop = _new_event_loop()
+        self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="nbrealtime-loop", daemon=True)
         self._thread.start()
 
@@ -85,15 +85,6 @@ class BackgroundLoop:
 
 _lock = threading.Lock()
 _instance: BackgroundLoop | None = None
-
-
-def _new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed (as for the server): less CPU per frame received, in every kernel."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def background_loop() -> BackgroundLoop:
