@@ -185,7 +185,8 @@ class Nemesis:
         for user in self.members:
             previous = None
             for t, state in self.status.changes(user, 0.0, float("inf")):
-                if previous == "connected" and state != "connected" and self.excused(user, t, t) is None:
+                dropped = previous == "connected" and state not in ("connected", "closed")  # closed: the run's end
+                if dropped and self.excused(user, t, t) is None:
                     drops.setdefault(user, []).append(t)
                 previous = state
         return drops
