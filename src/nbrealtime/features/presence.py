@@ -226,7 +226,7 @@ class Presence(HasView):
     async def _paced_track(self) -> None:
         """Track once ``track_interval`` has passed since the last track, whichever sent it: a (re)subscribe tracks
         at once, and a track already waiting must then wait again (it used to go out right after, and the 6th call
-        within 30 s of a reconnect got the room's channel shut: the soak's lost message)."""
+        within 30 s of a reconnect got the room's channel shut: most likely the soak's lost message)."""
         while (wait := self._last_track + self.track_interval - time.monotonic()) > 0:
             await asyncio.sleep(wait)
         await self._track()
