@@ -111,8 +111,10 @@ def report(args: argparse.Namespace, ran_for: float, writes: dict[str, Any], chu
             lost += got.get(mid, 0) == 0
             if got.get(mid, 0) == 0:
                 sent, acked = sent_at[mid]
-                samples.append(f"{user} never heard {mid} (sent {sent - rss.started:.2f} s, acked after "
-                               f"{(acked - sent) * 1000:.0f} ms)")  # fmt: skip
+                samples.append(
+                    f"{user} never heard {mid} (sent {sent - rss.started:.2f} s, acked after "
+                    f"{(acked - sent) * 1000:.0f} ms); {_nearby_changes(nemesis, user, mid, sent, rss)}"
+                )
     for user, got in heard.items():
         dup += sum(count - 1 for count in got["messages"].values() if count > 1)
         lost_excused += sum(1 for mid in excused_losses.get(user, ()) if got["messages"].get(mid, 0) == 0)
@@ -125,6 +127,10 @@ def report(args: argparse.Namespace, ran_for: float, writes: dict[str, Any], chu
     ]
     if lost or dup:
         problems.append(f"messages: {lost} lost outside fault windows, {dup} duplicated")
+    drops = nemesis.drops_outside_faults()
+    lines.append(f"rooms that dropped outside fault windows: {sum(map(len, drops.values()))}" + "".join(
+        f"; {user} at {', '.join(f'{t - rss.started:.1f}' for t in times)} s" for user, times in sorted(drops.items())
+    ))  # fmt: skip
 
     # Notifications: rows on the server, and at their recipients.
     acked = {row_id: (recipient, title) for w in writes.values() for recipient, row_id, title in w["notes"]}
@@ -174,7 +180,7 @@ def report(args: argparse.Namespace, ran_for: float, writes: dict[str, Any], chu
     lines += _faults_table(nemesis, rss.started, attributed, args.no_faults)
     lines += _memory(rss, ran_for, nemesis, problems)
     if samples:
-        lines += ["", "failures and losses outside fault windows (first 8):", *(f"  {s[:240]}" for s in samples[:8])]
+        lines += ["", "failures and losses outside fault windows (first 8):", *(f"  {s[:480]}" for s in samples[:8])]
     lines += ["", "result: " + ("OK" if not problems else "FAILED — " + "; ".join(problems))]
     print("\n".join(lines))
     return 1 if problems else 0
@@ -219,6 +225,18 @@ def _documents(writes: dict[str, Any], replicas: dict[str, Any], user_room: dict
     if diverged or pending or failed:
         problems.append(f"{diverged} replicas diverged, {len(pending)} with unsaved writes, {len(failed)} failed")
     return lines
+
+
+def _nearby_changes(nemesis: Nemesis, receiver: str, mid: str, sent: float, rss: RssLog) -> str:
+    """The room status changes of a lost message's receiver and sender within 5 s of its sending: a reconnect
+    there explains the loss (a broadcast reaches only those joined when it is sent), none points at the server."""
+    sender = mid.rsplit(".", 1)[0]
+    parts = []
+    for who in dict.fromkeys((receiver, sender)):
+        changes = nemesis.status.changes(who, sent - 5.0, sent + 5.0)
+        listed = ", ".join(f"{state} at {t - rss.started:.2f}" for t, state in changes) or "none"
+        parts.append(f"{who}'s room status changes within 5 s: {listed}")
+    return "; ".join(parts)
 
 
 def _faults_table(nemesis: Nemesis, started: float, attributed: Counter[str], off: bool) -> list[str]:
