@@ -190,13 +190,14 @@ def _documents(writes: dict[str, Any], replicas: dict[str, Any], user_room: dict
                problems: list[str]) -> list[str]:  # fmt: skip
     lines = []
     totals: dict[str, list[int]] = {k: [0, 0, 0, 0] for k in ("cell tokens", "notebook cells", "table rows")}
-    diverged = 0
+    diverged: list[str] = []
     for room, fresh in replicas["fresh"].items():
         users = [u for u, r in user_room.items() if r == room]
         for user in users:
             mine = replicas["members"].get(user)
-            if mine is None or any(mine[k] != fresh[k] for k in ("cell", "notebook", "table")):
-                diverged += 1
+            differences = ["no replica"] if mine is None else _differences(mine, fresh)
+            if differences:
+                diverged.append(f"  {user} ({room}): " + "; ".join(differences))
         cell = Counter(fresh["cell"].split("|")[:-1])
         notebook = Counter(fresh["notebook"])
         for kind, present, written in (
@@ -220,11 +221,35 @@ def _documents(writes: dict[str, Any], replicas: dict[str, Any], user_room: dict
     pending = {u: r["pending"] for u, r in replicas["members"].items() if r["pending"] or r["unsettled_handles"]}
     failed = [f for r in replicas["members"].values() for f in r["failed_handles"]]
     lines.append(f"replicas: {len(replicas['members'])} members' copies of {len(replicas['fresh'])} rooms "
-                 f"(cell, notebook, table); diverged from a fresh reader: {diverged}; unsaved writes: "
+                 f"(cell, notebook, table); diverged from a fresh reader: {len(diverged)}; unsaved writes: "
                  f"{sum(pending.values())}; failed table writes: {len(failed)}")  # fmt: skip
+    lines += diverged
     if diverged or pending or failed:
-        problems.append(f"{diverged} replicas diverged, {len(pending)} with unsaved writes, {len(failed)} failed")
+        problems.append(f"{len(diverged)} replicas diverged, {len(pending)} with unsaved writes, {len(failed)} failed")
     return lines
+
+
+def _differences(mine: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
+    """Where a member's replica differs from a fresh reader's, in a few words each (tokens and row ids named)."""
+    found = []
+    if mine["cell"] != fresh["cell"]:
+        ours, theirs = Counter(mine["cell"].split("|")[:-1]), Counter(fresh["cell"].split("|")[:-1])
+        found.append(f"cell: {len(mine['cell'])} vs {len(fresh['cell'])} characters, missing here "
+                     f"{sorted(theirs - ours)[:5]}, extra here {sorted(ours - theirs)[:5]}")  # fmt: skip
+    if mine["notebook"] != fresh["notebook"]:
+        ours, theirs = Counter(mine["notebook"]), Counter(fresh["notebook"])
+        order = (
+            "same cells, other order"
+            if ours == theirs
+            else f"missing here {sorted(theirs - ours)[:5]}, extra here {sorted(ours - theirs)[:5]}"
+        )
+        found.append(f"notebook: {len(mine['notebook'])} vs {len(fresh['notebook'])} cells, {order}")
+    if mine["table"] != fresh["table"]:
+        keys = sorted(k for k in mine["table"].keys() | fresh["table"].keys()
+                      if mine["table"].get(k) != fresh["table"].get(k))  # fmt: skip
+        found.append("table: " + ", ".join(f"{k} {mine['table'].get(k)} vs {fresh['table'].get(k)}" for k in keys[:5])
+                     + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else ""))  # fmt: skip
+    return found
 
 
 def _nearby_changes(nemesis: Nemesis, receiver: str, mid: str, sent: float, rss: RssLog) -> str:
