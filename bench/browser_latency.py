@@ -12,20 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from common import Summary
-from tests.browser.harness import HarnessError, JupyterLab, Lab, NotebookPage, launch_chromium, require_tools
-from tests.browser.lab_team import Team, make_team
-from tests.jupyter.support import start_machine
-
-from nbrealtime.discovery import DATA_DIR_ENV
+from tests.browser.harness import JupyterLab, Lab, NotebookPage, launch_chromium, require_tools
 
 PROBE = Path(__file__).with_name("browser_probe.js")
 INTERVAL = 0.1  # s between keystrokes: a brisk typist (10 characters/s)
@@ -43,10 +38,6 @@ JOIN_TABLE = """tasks = room.collection("tasks")
 tasks.wait_until(lambda rows: "t1" in {r["id"] for r in rows}, timeout=60)
 tasks"""
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
-SHARED_NOTEBOOK = "nbrealtime shared notebook"
-MACHINES = {"ann": ("A", "nb-alice"), "ben": ("B", "nb-bob")}
-"""The shared notebook's two JupyterLab servers: the lab team's person → (server, the user it signs in as). Users of
-their own, so the servers do not also join the shared-cell rows' rooms of kernels signed in as alice and bob."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +98,7 @@ async def _all_rows(jupyter: JupyterLab, chromium: Any, server: Any, keystrokes:
     finally:
         await lab.close()
 
-    rows += await _shared_notebook(chromium, server, keystrokes)
+    rows.append(Row("nbrealtime shared notebook", "both", "—", None, "not yet: waits for issue #15"))
 
     lab = Lab(jupyter, chromium, server.process, "bench-table", scripts=(PROBE,))
     try:
@@ -117,74 +108,6 @@ async def _all_rows(jupyter: JupyterLab, chromium: Any, server: Any, keystrokes:
     finally:
         await lab.close()
     return rows
-
-
-async def _shared_notebook(chromium: Any, server: Any, keystrokes: int) -> list[Row]:
-    """Alice shares a notebook from her JupyterLab (server A) in a room where Bob is an editor; Bob opens it from the
-    room on his own JupyterLab (server B); both type in its first cell, each page on its own server."""
-    async with (
-        _machines(server.process) as machines,
-        contextlib.aclosing(
-            make_team(machines, chromium, server.process, "bench-notebook", {"ben": "editor"}, (PROBE,))
-        ) as teams,
-    ):
-        with _identities_of(server.process):
-            team: Team = await setup_step("A and B", "making the room, bob joining by invite", anext(teams))
-        path = await setup_step("A", "sharing the notebook", asyncio.to_thread(team.share, "ann", "shared", ["start"]))
-        on_b = await setup_step("B", "opening it from the room", asyncio.to_thread(team.open_here, "ben", path))
-        alice = await setup_step("A", "alice's page with an idle kernel", team.page("ann", path, kernel=True))
-        bob = await setup_step("B", "bob's page with an idle kernel", team.page("ben", on_b, kernel=True))
-        for page, machine in ((alice, "A"), (bob, "B")):
-            cell = page.until(f"() => document.querySelector({JUPYTER_CELL!r})", what="the first cell's editor")
-            await setup_step(machine, "showing the notebook's first cell", cell)
-        return await _both_ways(SHARED_NOTEBOOK, alice, bob, JUPYTER_CELL, keystrokes)
-
-
-@contextlib.asynccontextmanager
-async def _machines(embedded: Any) -> AsyncIterator[dict[str, JupyterLab]]:
-    """The two JupyterLab servers, as the shared-notebook tests run them; stopped and removed after."""
-    base = Path(tempfile.mkdtemp(prefix="nbrt-bench-machines-"))
-    machines: dict[str, JupyterLab] = {}
-    try:
-        for person, (letter, user) in MACHINES.items():
-            (base / person).mkdir()
-            started = asyncio.to_thread(start_machine, base / person, embedded, user)
-            machines[person] = await setup_step(letter, f"starting {user}'s JupyterLab", started)
-        yield machines
-    finally:
-        for machine in machines.values():
-            await asyncio.to_thread(machine.stop)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _identities_of(embedded: Any) -> Iterator[None]:
-    """While alice's kernel in this process makes the room: sign in with the users' identities the JupyterLab
-    servers keep in the embedded server's data dir (the benchmark's own kernels keep theirs elsewhere)."""
-    previous = os.environ.get(DATA_DIR_ENV)
-    os.environ[DATA_DIR_ENV] = str(embedded.data_dir)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(DATA_DIR_ENV, None)
-        else:
-            os.environ[DATA_DIR_ENV] = previous
-
-
-async def setup_step(server: str, step: str, awaitable: Awaitable[Any]) -> Any:
-    """``awaitable``'s result, or one line saying which server and which step of the shared notebook's setup failed
-    (every step waits with a deadline of its own)."""
-    try:
-        return await awaitable
-    except Exception as error:
-        raise HarnessError(f"shared notebook, server {server}: {step} failed: {one_line(error)}") from error
-
-
-def one_line(error: Exception) -> str:
-    """An error's first line, and its last too when it has more (a JupyterLab that exited: its log's last line)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
-    return lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1]}"
 
 
 async def _both_ways(system: str, alice: NotebookPage, bob: NotebookPage, editor: str, count: int) -> list[Row]:

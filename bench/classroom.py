@@ -18,19 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from common import (
-    BenchServer,
-    Summary,
-    Worker,
-    all_expect,
-    cpu_seconds,
-    now_ns,
-    open_room,
-    rss_kib,
-    wait_go,
-    workers_stopped,
-)
+from common import BenchServer, Summary, Worker, all_expect, now_ns, open_room, rss_kib, wait_go, workers_stopped
 from edit_latency import STOP_GRACE, paced, retry
+from kernel_cost import cpu_seconds
 
 RATE = 10.0  # keystrokes per second: a presenter typing steadily
 TABLE_EVERY = 5  # every 5th keystroke also edits the table (2 table edits/s)

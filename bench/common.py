@@ -88,12 +88,6 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (in clock ticks of 10 ms)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime (fields 14, 15 of stat)
-
-
 def rss_kib(pid: int) -> int:
     """Resident set size of ``pid`` from /proc (KiB)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

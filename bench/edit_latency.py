@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from common import BenchServer, Summary, Worker, all_expect, cpu_seconds, now_ns, open_room, wait_go
+from common import BenchServer, Summary, Worker, all_expect, now_ns, open_room, wait_go
 
 SYSTEMS = ("nbrealtime", "pycrdt-websocket", "relay")
 RATE = 50.0  # edits per second
@@ -43,7 +43,6 @@ class LatencyResult:
     collaborators: int
     summary: Summary
     setup_seconds: float
-    reader_cpu_us: float  # the reader processes' CPU time over the edits, per edit delivered to a reader
 
 
 def _split(items: list[Any], parts: int) -> list[list[Any]]:
@@ -374,13 +373,10 @@ def measure(system: str, collaborators: int, edits: int, server: BenchServer, wa
         writer.expect(120)
         time.sleep(1.0)  # let join-time traffic (presence, state-vector sync) settle before timing
         setup = time.monotonic() - started
-        reader_pids = [worker.process.pid for worker in workers[:-1]]
         if on_readers is not None:
-            on_readers(reader_pids)
-        cpu = sum(map(cpu_seconds, reader_pids))
+            on_readers([worker.process.pid for worker in workers[:-1]])
         writer.send("go")
         sends = writer.expect(edits / RATE + 60)
-        cpu = sum(map(cpu_seconds, reader_pids)) - cpu
         records: list[tuple[int, int, int]] = []
         offset = 0
         for worker in workers[:-1]:
@@ -388,9 +384,7 @@ def measure(system: str, collaborators: int, edits: int, server: BenchServer, wa
         for worker, part in zip(workers[:-1], parts, strict=True):
             records.extend((reader + offset, index, t) for reader, index, t in worker.expect(30))
             offset += len(part)
-        delivered = len({(reader, index) for reader, index, _ in records})
-        reader_cpu_us = cpu / max(1, delivered) * 1e6
-        return LatencyResult(system, collaborators, _latencies(sends, records, readers, warmup), setup, reader_cpu_us)
+        return LatencyResult(system, collaborators, _latencies(sends, records, readers, warmup), setup)
     finally:
         for helper in helpers:
             with contextlib.suppress(Exception):

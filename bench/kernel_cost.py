@@ -8,12 +8,13 @@ threads, RSS, established TCP connections (sockets of the process matched to ``/
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common import Worker, cpu_seconds, rss_kib, wait_go
+from common import Worker, rss_kib, wait_go
 
 STAGES = ("nbrealtime imported", "one room", "+ 3 tables and 2 shared cells")
 TABLES = 3
@@ -24,26 +25,22 @@ CELLS = 2
 class Stage:
     name: str
     connections: int
-    websockets: int  # realtime websockets of the kernel (one per backend and user, shared by its channels)
-    channels: int  # realtime channels those websockets carry
     threads: int
     rss_kib: int
     cpu_percent: float  # of one core, over the idle window
 
 
 def kernel(pipe: Any, *, url: str, key: str, room: str) -> None:
-    """The kernel: one stage per "go", reporting its websockets and channels after each (runs in the spawned
-    process)."""
+    """The kernel: one stage per "go", reporting "ready" after each (runs in the spawned process)."""
     import nbrealtime
-    from nbrealtime.client.socket import open_channels, open_sockets
 
-    pipe.send((open_sockets(), open_channels()))
+    pipe.send("ready")
     wait_go(pipe)
     opened = nbrealtime.connect(room, user="kernel", url=url, key=key)
-    pipe.send((open_sockets(), open_channels()))
+    pipe.send("ready")
     wait_go(pipe)
     kept = [opened.collection(f"table{i}") for i in range(TABLES)] + [opened.cell(f"cell{i}") for i in range(CELLS)]
-    pipe.send((open_sockets(), open_channels()))
+    pipe.send("ready")
     wait_go(pipe)
     opened.close()
     pipe.send(len(kept))
@@ -54,8 +51,9 @@ def measure(server: Any, idle_seconds: float) -> list[Stage]:
     stages = []
     try:
         for name in STAGES:
-            websockets, channels = worker.expect(120)
-            stages.append(_idle_stage(name, worker.process.pid, idle_seconds, websockets, channels))
+            if worker.expect(120) != "ready":
+                raise RuntimeError(f"the kernel did not reach {name!r}")
+            stages.append(_idle_stage(name, worker.process.pid, idle_seconds))
             worker.send("go")
         worker.expect(60)
     finally:
@@ -63,12 +61,18 @@ def measure(server: Any, idle_seconds: float) -> list[Stage]:
     return stages
 
 
-def _idle_stage(name: str, pid: int, seconds: float, websockets: int, channels: int) -> Stage:
+def _idle_stage(name: str, pid: int, seconds: float) -> Stage:
     cpu = cpu_seconds(pid)
     started = time.monotonic()
     time.sleep(seconds)  # the measurement window itself: the kernel is left alone this long
     cpu = (cpu_seconds(pid) - cpu) / (time.monotonic() - started)
-    return Stage(name, _connections(pid), websockets, channels, _threads(pid), rss_kib(pid), 100 * cpu)
+    return Stage(name, _connections(pid), _threads(pid), rss_kib(pid), 100 * cpu)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (in clock ticks of 10 ms)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime (fields 14, 15 of stat)
 
 
 def _threads(pid: int) -> int:

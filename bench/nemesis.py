@@ -76,11 +76,6 @@ class StatusLog:
                     return False
                 self.changed.wait(left)
 
-    def changes(self, user: str, since: float, until: float) -> list[tuple[float, str]]:
-        """``user``'s room status changes in [since, until]: what a lost message's receiver went through."""
-        with self._lock:
-            return [(t, s) for t, s in self._events.get(user, []) if since <= t <= until]
-
     def back_at(self, user: str, since: float, until: float) -> float | None:
         """When ``user`` was connected again after a drop that began in [since, until]; None if it did not drop."""
         with self._lock:
@@ -177,19 +172,6 @@ class Nemesis:
         if fault.kind == "jupyter_restart":
             return []  # no member's operations go through it
         return self.members
-
-    def drops_outside_faults(self) -> dict[str, list[float]]:
-        """When each member's room left "connected" with no fault to explain it (a spontaneous reconnect: every
-        message sent to the room while it was away is lost for that member, and no fault window excuses it)."""
-        drops: dict[str, list[float]] = {}
-        for user in self.members:
-            previous = None
-            for t, state in self.status.changes(user, 0.0, float("inf")):
-                dropped = previous == "connected" and state not in ("connected", "closed")  # closed: the run's end
-                if dropped and self.excused(user, t, t) is None:
-                    drops.setdefault(user, []).append(t)
-                previous = state
-        return drops
 
     def excused(self, user: str, start: float, end: float) -> Fault | None:
         """The fault whose window, for ``user``, overlaps [start, end]: from a second before it began until GRACE

@@ -110,8 +110,7 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
             measured[(system, n)] = result
             s = result.summary
             print(
-                f"  latency {system:<17} N={n:<3} p50 {fmt_ms(s.p50)} ms  p99 {fmt_ms(s.p99)} ms  unseen {s.lost}  "
-                f"reader CPU {result.reader_cpu_us:.0f} µs/delivery",
+                f"  latency {system:<17} N={n:<3} p50 {fmt_ms(s.p50)} ms  p99 {fmt_ms(s.p99)} ms  lost {s.lost}",
                 flush=True,
             )
     results["latency"] = measured
@@ -119,7 +118,6 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
     for n in plan.collaborators:
         nb, peer, floor = (measured[(system, n)].summary for system in edit_latency.SYSTEMS)
         lost = "/".join(str(measured[(system, n)].summary.lost) for system in edit_latency.SYSTEMS)
-        cpu = " / ".join(f"{measured[(system, n)].reader_cpu_us:.0f}" for system in edit_latency.SYSTEMS)
         rows.append(
             [
                 n,
@@ -128,7 +126,6 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
                 f"{fmt_ms(floor.p50)} / {fmt_ms(floor.p99)}",
                 f"{fmt_ratio(nb.p50 / peer.p50)} / {fmt_ratio(nb.p99 / peer.p99)}",
                 f"{fmt_ratio(nb.p50 / floor.p50)} / {fmt_ratio(nb.p99 / floor.p99)}",
-                cpu,
                 f"{nb.count}",
                 lost,
             ]
@@ -139,11 +136,7 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
         f"{plan.warmup} not counted); latency from just before the writer's insert to each reader's callback. "
         f"Writer in its own process; the N−1 readers in {edit_latency.READER_PROCESSES} processes (nbrealtime: one "
         "`nbrealtime.connect` room = one websocket per collaborator, the rooms of a process share its background "
-        "loop); server in its own process. Reader CPU: the reader processes' user + system time over the edits "
-        "(/proc/PID/stat) divided by the edits they received — the cost that queues up when one process holds many "
-        "readers, and a number the machine's load moves far less than the latencies. Unseen: edits whose text no "
-        "reader callback saw — nbrealtime's `on_change` reads the text when it runs, so one call after two edits "
-        "reports only the second (the text is complete in the end; the soak checks every character).\n\n"
+        "loop); server in its own process.\n\n"
         + table(
             [
                 "N",
@@ -152,9 +145,8 @@ def run_latency(plan: Plan, server, out: list[str], results: dict) -> None:
                 "relay (floor)",
                 "nbrt ÷ peer",
                 "nbrt ÷ floor",
-                "reader CPU µs per edit nbrt/peer/floor",
                 "samples",
-                "unseen nbrt/peer/floor",
+                "lost nbrt/peer/floor",
             ],
             rows,
         )
@@ -322,7 +314,7 @@ def run_browser(plan: Plan, server, out: list[str], results: dict) -> None:
             table_rows.append([r.system, r.direction, r.kernel, "—", "—", "—", "—", "—", "—", "—", r.note])
             continue
         ratio = "—"
-        if ref is not None and r.system in ("nbrealtime shared cell", browser_latency.SHARED_NOTEBOOK):
+        if ref is not None and r.system == "nbrealtime shared cell":
             ratio = f"{fmt_ratio(s.p50 / ref.p50)} / {fmt_ratio(s.p99 / ref.p99)}"
         table_rows.append(
             [
@@ -348,11 +340,7 @@ def run_browser(plan: Plan, server, out: list[str], results: dict) -> None:
         f"{1 / browser_latency.INTERVAL:.0f}/s at the end of the first line; *busy*: the typist's kernel runs "
         "`time.sleep` the whole time (jupyter-collaboration: the notebook's one kernel). nbrealtime's shared cell is "
         "`room.cell()` in each person's own notebook (edits on the browser's own realtime socket); "
-        "jupyter-collaboration is both people in one notebook, typing in its first cell. nbrealtime's shared notebook "
-        "is two more JupyterLab servers (A for alice, B for bob, each with nbrealtime's notebook bridge and "
-        "jupyter-collaboration): alice shares a notebook in a room where bob is an editor, bob opens it from the room "
-        "on B, and they type in its first cell (browser → its server's document → room → the other server's document "
-        "→ the other browser). The floor is the same probe "
+        "jupyter-collaboration is both people in one notebook, typing in its first cell. The floor is the same probe "
         "on a local echo in one page (keydown → input → mirror element → next frame, no network): what the driver "
         f"and the rendering add by themselves. Live table: {plan.table_edits} edits of a row's title in alice's "
         "table, Enter → the new title in bob's table.\n\n"
@@ -383,19 +371,15 @@ def run_kernel(plan: Plan, server, out: list[str], results: dict) -> None:
         print(f"  kernel {s}", flush=True)
         tick = 100 * 0.01 / plan.kernel_idle_seconds  # one 10 ms clock tick over the window, in %
         cpu = f"{s.cpu_percent:.2f} %" if s.cpu_percent else f"< {tick:.2f} % (no tick)"
-        rows.append(
-            [s.name, s.connections, f"{s.websockets} / {s.channels}", s.threads, f"{s.rss_kib / 1024:.1f}", cpu]
-        )
+        rows.append([s.name, s.connections, s.threads, f"{s.rss_kib / 1024:.1f}", cpu])
     out.append(
         "### 7. A kernel's own cost\n\n"
         "A spawned Python process stands for the kernel (no ipykernel around it: the numbers are nbrealtime's own). "
         "Stage by stage it imports nbrealtime, joins one room, then opens 3 live tables (collections) and 2 shared "
         f"cells in that room; at each stage it sits idle for {plan.kernel_idle_seconds:g} s while its /proc entry is "
         "read: established TCP connections, threads, RSS, CPU time over the idle window (in % of one core; the "
-        "kernel counts CPU time in 10 ms ticks). The kernel itself reports its realtime websockets and the channels "
-        "they carry: before websockets were shared per kernel, each channel was a websocket (and a TCP connection) "
-        "of its own; the other TCP connections are the REST client's keep-alive pool.\n\n"
-        + table(["stage", "TCP connections", "websockets / channels", "threads", "RSS MiB", "idle CPU"], rows)
+        "kernel counts CPU time in 10 ms ticks).\n\n"
+        + table(["stage", "TCP connections", "threads", "RSS MiB", "idle CPU"], rows)
     )
 
 
@@ -510,11 +494,7 @@ def plot_browser(rows: list, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), dpi=120, sharey=True)
     styles = {"A → B": "-", "B → A": "--", "same page": ":"}
-    colors = {
-        "nbrealtime shared cell": "tab:blue",
-        browser_latency.SHARED_NOTEBOOK: "tab:purple",
-        "jupyter-collaboration": "tab:orange",
-    }
+    colors = {"nbrealtime shared cell": "tab:blue", "jupyter-collaboration": "tab:orange"}
     for ax, kernel in zip(axes, ("idle", "busy"), strict=True):
         for r in rows:
             if r.summary is None or not r.summary.values or (r.kernel not in (kernel, "—")):

@@ -41,14 +41,12 @@ class Collaborator:
         if backend is not None:  # the inviting room's server, named: never one started anew if it went away
             env.update(SUPABASE_URL=backend[0], SUPABASE_ANON_KEY=backend[1])
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-        # At once, not once joined: a process that exits while she is still joining (the demo stopped during its
-        # start) must not leave her behind, holding its output open and retrying a server that is gone.
-        atexit.register(self.stop)
         joined = threading.Event()
         threading.Thread(target=self._watch, args=(joined,), daemon=True).start()
         if not joined.wait(START_TIMEOUT):
             self.stop()
             raise RuntimeError(f"the simulated collaborator {name!r} did not join {room!r} in time")
+        atexit.register(self.stop)
 
     def _watch(self, joined: threading.Event) -> None:
         assert self._process.stdout is not None

@@ -80,18 +80,10 @@ def start_team_machines(
 
 
 async def make_team(
-    machines: dict[str, JupyterLab],
-    browser: Any,
-    server: ServerProcess,
-    test_name: str,
-    roles: dict[str, str],
-    scripts: tuple[Path, ...] = (),
+    machines: dict[str, JupyterLab], browser: Any, server: ServerProcess, test_name: str, roles: dict[str, str]
 ) -> AsyncIterator[Team]:
     """A fixture body: ann's kernel makes the room (she owns it), invites the others with ``roles`` and leaves; at the
-    end, any console error of the pages fails the test. ``scripts``: more init scripts of every page (the browser
-    benchmark's probe). The owner signs in through ``$NBREALTIME_DATA_DIR`` (``server``'s data dir, where the
-    machines keep their users' identities). Also the browser benchmark's shared-notebook rows (it closes the generator
-    early, which skips the error check)."""
+    end, any console error of the pages fails the test."""
     owner_name = (await asyncio.to_thread(lab_api, machines["ann"], "GET", "me")).json()["name"]
     owner = await asyncio.to_thread(nbrealtime.connect, f"lab-{uuid.uuid4().hex[:8]}", user=owner_name)
     try:
@@ -106,7 +98,7 @@ async def make_team(
     for user, machine in machines.items():
         me = (await asyncio.to_thread(lab_api, machine, "GET", "me")).json()
         team.ids[user], team.names[user], team.colors[user] = me["user_id"], me["name"], me["color"]
-        team.labs[user] = Lab(machine, browser, server, test_name, (HELPERS, *scripts))
+        team.labs[user] = Lab(machine, browser, server, test_name, (HELPERS,))
         team.labs[user].room = team.room
     try:
         yield team

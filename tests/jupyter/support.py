@@ -34,16 +34,13 @@ def start_machines(
     labs: list[JupyterLab] = []
     try:
         for user in users:
-            labs.append(start_machine(tmp_path_factory.mktemp(f"machine-{user}"), embedded, user))
+            home = tmp_path_factory.mktemp(f"machine-{user}")
+            # collaborative: the shared notebook is JupyterLab's own collaborative document on each machine
+            labs.append(JupyterLab.in_home(home, embedded, user, **MACHINE))
         yield labs
     finally:
         for lab in labs:
             lab.stop()
-
-
-def start_machine(home: Path, embedded: ServerProcess, user: str) -> JupyterLab:
-    """One "machine" signed in as ``user`` in the fresh ``home`` (also the browser benchmark's shared notebook)."""
-    return JupyterLab.in_home(home, embedded, user, **MACHINE)
 
 
 def api(lab: JupyterLab, method: str, path: str, **options: Any) -> httpx.Response:

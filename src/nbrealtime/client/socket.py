@@ -13,9 +13,7 @@ import contextlib
 
 from realtime import AsyncRealtimeChannel, AsyncRealtimeClient
 
-from nbrealtime.client.realtime_client import RealtimeClient
-
-__all__ = ["SharedSocket", "open_channels", "open_sockets", "shared_socket"]
+__all__ = ["SharedSocket", "open_sockets", "shared_socket"]
 
 CONNECT_TIMEOUT = 10
 LEAVE_TIMEOUT = 2
@@ -43,7 +41,7 @@ class SharedSocket:
             client = self.client
             if client is None or not client.is_connected:
                 await self._drop()
-                client = RealtimeClient(self.realtime_url, token=self.key[1], auto_reconnect=False, max_retries=1)
+                client = AsyncRealtimeClient(self.realtime_url, token=self.key[1], auto_reconnect=False, max_retries=1)
                 await client.set_auth(token)
                 await asyncio.wait_for(client.connect(), CONNECT_TIMEOUT)
                 self.client = client
@@ -103,8 +101,3 @@ def shared_socket(realtime_url: str, api_key: str, user_id: str) -> SharedSocket
 def open_sockets() -> int:
     """How many realtime websockets this process holds open (for tests and measurements)."""
     return sum(socket.client is not None and socket.client.is_connected for socket in _sockets.values())
-
-
-def open_channels() -> int:
-    """How many channels those websockets carry (each would have been a websocket of its own without the sharing)."""
-    return sum(len(socket.client.channels) for socket in _sockets.values() if socket.client is not None)

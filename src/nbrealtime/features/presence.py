@@ -27,10 +27,7 @@ __all__ = ["Presence"]
 log = logging.getLogger("nbrealtime.presence")
 
 ACTIVITY_EVENT = "nbrt:presence"
-TRACK_INTERVAL = 7.5
-"""Seconds between two tracks. Supabase shuts a channel that makes more than 5 presence calls in 30 s (and so does
-the embedded server), and the channel's messages are lost to this kernel until it has joined again: on time, 7.5 s
-makes at most 4 calls in any 30 s, so a late frame arriving together with the next one stays within the limit."""
+TRACK_INTERVAL = 6.5  # 5 presence calls per 30 s is Supabase's per-client limit
 
 
 def _now() -> datetime:
@@ -221,17 +218,12 @@ class Presence(HasView):
     def _schedule_track(self) -> None:
         if self._track_task is not None and not self._track_task.done():
             return  # the pending track will carry the latest state
-        self._track_task = self._loop.loop.create_task(self._paced_track())
+        delay = max(0.0, self._last_track + self.track_interval - time.monotonic())
+        self._track_task = self._loop.loop.create_task(self._track(delay))
 
-    async def _paced_track(self) -> None:
-        """Track once ``track_interval`` has passed since the last track, whichever sent it: a (re)subscribe tracks
-        at once, and a track already waiting must then wait again (it used to go out right after, and the 6th call
-        within 30 s of a reconnect got the room's channel shut: most likely the soak's lost message)."""
-        while (wait := self._last_track + self.track_interval - time.monotonic()) > 0:
-            await asyncio.sleep(wait)
-        await self._track()
-
-    async def _track(self) -> None:
+    async def _track(self, delay: float = 0.0) -> None:
+        if delay:
+            await asyncio.sleep(delay)
         if self.channel is None:
             return
         self._last_track = time.monotonic()

@@ -8,11 +8,9 @@ content of its own merges it only when it continues the history it last synced, 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -64,7 +62,6 @@ NOTEBOOK_KIND = DocKind(
     NOTEBOOK_EVENT, NOTEBOOK_SYNC_EVENT, "notebook", "nbrt_notebooks", "id", "nbrt_notebook_updates", "notebook"
 )
 OUTPUTS_TABLE = "nbrt_notebook_outputs"
-OUTPUT_ROW_WAIT = 3.0  # s a reader waits for an omitted output's row that its placeholder overtook
 EMPTY_STATE = b"\x00"  # the state vector of an empty document
 KERNEL_ORIGIN = f"kernel:{uuid.uuid4().hex[:12]}"
 """Where outputs omitted by this process came from (a Jupyter server names itself instead)."""
@@ -453,23 +450,15 @@ async def open_notebook(
 
 
 async def fetch_output(backend: DocBackend, room: str, notebook: str, output_id: str) -> dict[str, Any]:
-    """An omitted output from the room's table (the row policies decide who may read it). Its placeholder travels
-    in the document and the output by REST, so a reader can meet the placeholder first: a missing row is looked for
-    again for up to :data:`OUTPUT_ROW_WAIT` seconds before it counts as unknown."""
-    deadline = time.monotonic() + OUTPUT_ROW_WAIT
-    pause = 0.05
-    while True:
-        found = (
-            await backend.rest(OUTPUTS_TABLE)
-            .select("output")
-            .eq("room", room)
-            .eq("notebook", notebook)
-            .eq("id", output_id)
-            .execute()
-        )
-        if found.data:
-            return dict(found.data[0]["output"])
-        if time.monotonic() >= deadline:
-            raise LookupError(f"no output {output_id!r} of notebook {notebook!r} in room {room!r}")
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 0.5)
+    """An omitted output from the room's table (the row policies decide who may read it)."""
+    found = (
+        await backend.rest(OUTPUTS_TABLE)
+        .select("output")
+        .eq("room", room)
+        .eq("notebook", notebook)
+        .eq("id", output_id)
+        .execute()
+    )
+    if not found.data:
+        raise LookupError(f"no output {output_id!r} of notebook {notebook!r} in room {room!r}")
+    return dict(found.data[0]["output"])

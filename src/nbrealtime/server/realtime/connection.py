@@ -237,7 +237,7 @@ class Connection:
         recent.append(now)
         if len(recent) <= self.services.limits.messages_per_second:
             return True
-        self._shut_over_limit(member, "Too many messages per second")
+        self._shut_channel(member, "Too many messages per second")
         return False
 
     def _shut_channel(self, member: ChannelMember, message: str) -> None:
@@ -248,12 +248,6 @@ class Connection:
         )
         member.push("phx_close", {}, ref=member.join_ref)
         self._remove(member)
-
-    def _shut_over_limit(self, member: ChannelMember, message: str) -> None:
-        """A client broke a limit: its channel is shut and whatever it is sent meanwhile is lost to it, so say so in
-        the server's log (a client that paces itself never gets here)."""
-        log.warning("shutting channel %s of user %s: %s", member.subtopic, member.claims.sub, message)
-        self._shut_channel(member, message)
 
     def _watch_expiry(self, member: ChannelMember) -> None:
         """Shut the channel when its token expires, unless a fresh one arrives first (``access_token``), as
@@ -385,7 +379,7 @@ class Connection:
         payload = frame.payload if isinstance(frame.payload, dict) else {}
         event = str(payload.get("event", "")).lower()
         if not self._presence_allowed(member):
-            self._shut_over_limit(member, "Client presence rate limit exceeded")
+            self._shut_channel(member, "Client presence rate limit exceeded")
             return
         if not member.can_send:  # denied like a broadcast: silently, the client's push still answered
             member.reply(frame.ref, "ok", {})
@@ -396,7 +390,7 @@ class Connection:
                 member.reply(frame.ref, "error", {"reason": "Presence track payload must be a map"})
                 return
             if len(orjson.dumps(state)) > self.services.limits.max_payload_bytes:
-                self._shut_over_limit(member, "Track message size exceeded")
+                self._shut_channel(member, "Track message size exceeded")
                 return
             self.services.hub.track(member, state)
         elif event == "untrack":
