@@ -228,9 +228,8 @@ class NotebookBridge:
         live = await self._ydoc.get_document(path=path, content_type="notebook", file_format="json", copy=False)
         if live is not None:
             return  # loaded already: the live document is what counts
-        file_id = self._app.web_app.settings["file_id_manager"].index(path)
         stored, last_update = Doc(), None
-        async with self._ydoc.ystore_class(path=f".notebook:{file_id}.y", log=self._ydoc.log) as store:
+        async with self._update_store(path) as store:
             try:
                 async for update, _metadata, timestamp in store.read():
                     stored.apply_update(update)
@@ -248,10 +247,13 @@ class NotebookBridge:
         """Write the room's notebook to ``path`` and its history into jupyter-server-ydoc's store for that file."""
         model = {"type": "notebook", "format": "json", "content": replica.content}
         await ensure_async(self._contents.save(model, path))
-        file_id = self._app.web_app.settings["file_id_manager"].index(path)
-        store = self._ydoc.ystore_class(path=f".notebook:{file_id}.y", log=self._ydoc.log)
-        async with store:
+        async with self._update_store(path) as store:
             await store.write(replica.ynotebook.ydoc.get_update())
+
+    def _update_store(self, path: str) -> Any:
+        """jupyter-server-ydoc's update store of the notebook at ``path`` (named by the file's id, as it names it)."""
+        file_id = self._app.web_app.settings["file_id_manager"].index(path)
+        return self._ydoc.ystore_class(path=f".notebook:{file_id}.y", log=self._ydoc.log)
 
     async def _keep_aside(self, path: str) -> str:
         """Rename a file in the way to ``<stem> (local copy)[ n].ipynb`` (its live document, if any, follows)."""
