@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from nbrealtime.launcher import ServerProcess, start_server
 from tests.browser.harness import JupyterLab
+from tests.client.support import create_open_room
 from tests.jupyter.support import start_machines
 
 
@@ -23,6 +25,14 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess
 def server(embedded: ServerProcess) -> ServerProcess:
     """The machines' server is the one this process's rooms and peers use too (see ``env``)."""
     return embedded
+
+
+@pytest.fixture
+def room_name(embedded: ServerProcess) -> str:
+    """A new room on the machines' server, open to everyone signed in (its sharers and openers join in any order)."""
+    name = f"nb-{uuid.uuid4().hex[:8]}"
+    create_open_room(embedded, name)
+    return name
 
 
 @pytest.fixture(scope="module")

@@ -24,13 +24,6 @@ pytestmark = pytest.mark.shared_notebook
 WAIT = 30.0
 
 
-@pytest.fixture
-def room_name(embedded: ServerProcess) -> str:
-    name = f"nb-{uuid.uuid4().hex[:8]}"
-    create_open_room(embedded, name)
-    return name
-
-
 def notebook_file(cells: list[tuple[str, str]]) -> str:
     return json.dumps({
         "cells": [{"cell_type": "code", "id": cell_id, "metadata": {}, "source": source, "outputs": [],

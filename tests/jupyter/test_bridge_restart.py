@@ -12,11 +12,9 @@ import pytest
 from nbrealtime.launcher import ServerProcess
 from tests.browser.harness import JupyterLab
 from tests.jupyter.support import MACHINE, until_on_disk
-from tests.jupyter.test_bridge import append_as_cy, notebook_file, room_name, shared_on_both, until_listed
+from tests.jupyter.test_bridge import append_as_cy, notebook_file, shared_on_both, until_listed
 
 pytestmark = pytest.mark.shared_notebook
-
-__all__ = ["room_name"]  # the fixture, shared with test_bridge
 
 
 def test_a_file_saved_before_its_last_live_edits_catches_up_at_restart_and_a_hand_edited_one_is_kept_aside(
